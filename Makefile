@@ -1,0 +1,52 @@
+# Flex: two commands. `make run` serves the demo on SQLite; `make test` is the whole gate on PostgreSQL.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test install lint check-migrations messages worker beat clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+# Installs exactly the versions in uv.lock (--frozen: a lock out of date is an error, not an upgrade).
+install: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Admin http://$(HOST)/admin/  Portal http://$(HOST)/portal/  API docs http://$(HOST)/api/docs/"
+	$(PY) manage.py runserver $(HOST)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+check-migrations: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+# The services script exports DATABASE_URL/REDIS_URL for a reachable PostgreSQL and Redis, starting
+# throwaway ones from installed binaries (or installing them) when none answer.
+test: install lint
+	source .ci/services.sh && \
+	  $(PY) manage.py makemigrations --check --dry-run && \
+	  $(PY) manage.py check && \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+messages: install
+	cd flex && ../$(PY) ../manage.py compilemessages --ignore=.venv
+
+worker: install
+	$(VENV)/bin/celery -A flex worker --loglevel=info
+
+beat: install
+	$(VENV)/bin/celery -A flex beat --loglevel=info
+
+clean:
+	rm -rf .local .pytest_cache .ruff_cache

@@ -1,0 +1,214 @@
+"""People and logins: users, subscribers and their physical addresses, partner systems and their keys."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pghistory
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+# REG-8 (terms art. 2.3.4): a move must be reported within 4 weeks.
+ADDRESS_REPORT_PERIOD = timedelta(weeks=4)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("e-mail is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)  # PRIV-9: only a one-way hash is stored
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+@pghistory.track(exclude=["password", "last_login"])
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login: staff member or subscriber. Logs in with e-mail."""
+
+    email = models.EmailField(_("e-mail"), unique=True)
+    full_name = models.CharField(_("name"), max_length=200, blank=True)
+    is_staff = models.BooleanField(_("staff"), default=False, help_text=_("May log in to the back office."))
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class SubscriberKind(models.TextChoices):
+    PERSON = "person", _("natural person")
+    ORGANISATION = "organisation", _("legal entity")
+
+
+@pghistory.track()
+class Subscriber(models.Model):
+    """A customer: a natural person aged 18+ or a legal entity in the Netherlands (REG-1)."""
+
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriber")
+    kind = models.CharField(_("kind"), max_length=20, choices=SubscriberKind.choices, default=SubscriberKind.PERSON)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    organisation_name = models.CharField(_("organisation name"), max_length=200, blank=True)
+    kvk_number = models.CharField(
+        _("KvK number"), max_length=8, blank=True, help_text=_("Chamber of Commerce number, 8 digits.")
+    )
+    email = models.EmailField(_("e-mail"))
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        ordering = ["last_name", "organisation_name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="person_has_name_and_birth_date",
+                condition=~Q(kind="person") | (Q(date_of_birth__isnull=False) & ~Q(last_name="")),
+            ),
+            models.CheckConstraint(
+                name="organisation_has_name_and_kvk",
+                condition=~Q(kind="organisation") | (~Q(organisation_name="") & Q(kvk_number__regex=r"^[0-9]{8}$")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.kind == SubscriberKind.ORGANISATION:
+            return self.organisation_name
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def age_on(self, day: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+@pghistory.track()
+class Address(models.Model):
+    """A physical address of a subscriber from its move date; the latest move date is current (REG-7, REG-8)."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="addresses")
+    street = models.CharField(_("street"), max_length=200)
+    house_number = models.PositiveIntegerField(_("house number"))
+    house_number_suffix = models.CharField(_("suffix"), max_length=10, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=7, help_text=_("Dutch postcode: 1234 AB"))
+    city = models.CharField(_("city"), max_length=100)
+    country = models.CharField(_("country"), max_length=2, default="NL")
+    moved_in_on = models.DateField(_("move date"))
+    reported_on = models.DateField(_("reported on"))
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["subscriber", "-moved_in_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "moved_in_on"], name="one_address_per_move_date"),
+            models.CheckConstraint(name="address_in_netherlands", condition=Q(country="NL")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street} {self.house_number}{self.house_number_suffix}, {self.postcode} {self.city}"
+
+    @property
+    def is_reported_late(self) -> bool:
+        """REG-8: reported more than 4 weeks after the move."""
+        return self.reported_on > self.moved_in_on + ADDRESS_REPORT_PERIOD
+
+
+class PartnerKind(models.TextChoices):
+    WAREHOUSE = "warehouse", _("warehouse")
+    CARRIER = "carrier", _("carrier")
+    PAYMENTS = "payments", _("payment provider")
+    CREDIT_BUREAU = "credit_bureau", _("credit bureau")
+    IDENTITY = "identity", _("identity provider")
+    RADIO = "radio", _("Radio HD")
+
+
+@pghistory.track()
+class Partner(models.Model):
+    """A partner system that talks to Flex over the API, or that Flex discloses data to (PRIV-1)."""
+
+    code = models.SlugField(_("code"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=PartnerKind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerApiKey(AbstractAPIKey):
+    """A partner's API key: stored as a hash (only the prefix is readable), with scopes."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+    scopes = models.JSONField(default=list, blank=True, help_text=_("e.g. catalogue:read, units:write"))
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+
+class IdempotentRequest(models.Model):
+    """The remembered answer to a POST sent with an Idempotency-Key, per API key."""
+
+    api_key = models.ForeignKey(PartnerApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    body_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="one_request_per_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status or 'in progress'}"

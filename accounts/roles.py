@@ -1,0 +1,79 @@
+"""Staff roles: one Django group each, with exactly the permissions that role's work needs.
+
+Permissions are named as strings so that this lowest layer does not import the apps above it.
+Kept in sync on every `migrate` (post_migrate), so a new permission reaches the groups by deploy.
+"""
+
+from __future__ import annotations
+
+CUSTOMER_SERVICE = "Customer service"
+WAREHOUSE = "Warehouse"
+FINANCE = "Finance"
+PRIVACY_OFFICER = "Privacy officer"
+ADMIN = "Admin"
+
+
+def _crud(app: str, *models: str, actions=("view", "add", "change")) -> set[str]:
+    return {f"{app}.{action}_{model}" for model in models for action in actions}
+
+
+_VIEW_PEOPLE = _crud("accounts", "subscriber", "address", actions=("view",))
+_VIEW_CATALOGUE = _crud("devices", "product", "productprice", "plan", "planitem", "deviceunit", actions=("view",))
+_VIEW_BILLING = _crud(
+    "billing",
+    "subscription",
+    "subscriptionaddon",
+    "subscriptionunit",
+    "invoice",
+    "invoiceline",
+    "payment",
+    actions=("view",),
+)
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    CUSTOMER_SERVICE: _VIEW_PEOPLE
+    | _crud("accounts", "subscriber", "address")
+    | _VIEW_CATALOGUE
+    | _VIEW_BILLING
+    | {
+        "billing.change_subscription",
+        "billing.withdraw_subscription",
+        "billing.give_notice_subscription",
+        "devices.report_lost_deviceunit",
+    },
+    WAREHOUSE: _VIEW_CATALOGUE
+    | _crud("devices", "deviceunit")
+    | {
+        "devices.handle_deviceunit",
+        "devices.write_off_deviceunit",
+        "devices.report_lost_deviceunit",
+        "billing.view_subscriptionunit",
+    },
+    FINANCE: _VIEW_PEOPLE
+    | _VIEW_CATALOGUE
+    | _VIEW_BILLING
+    | _crud("devices", "product", "productprice", "plan", "planitem")
+    | _crud("billing", "payment")
+    | {"billing.terminate_subscription"},
+    PRIVACY_OFFICER: _VIEW_PEOPLE
+    | _VIEW_BILLING
+    | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user"}
+    | _crud("privacy", "disclosure", actions=("view",)),
+    ADMIN: set(),  # every permission: filled in below
+}
+
+
+def ensure_staff_groups(sender=None, **kwargs) -> None:
+    """Create or update the staff groups; idempotent."""
+    from django.contrib.auth.models import Group, Permission
+
+    all_permissions = {
+        f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")
+    }
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        if role == ADMIN:
+            permissions = list(all_permissions.values())
+        else:
+            permissions = [all_permissions[name] for name in sorted(wanted) if name in all_permissions]
+        group.permissions.set(permissions)

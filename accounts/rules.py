@@ -1,0 +1,36 @@
+"""Contract rules about people and addresses: pure functions returning a `Refusal` or None."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flex.refusals import Refusal
+
+# A Dutch postcode: four digits (no leading zero) and two capitals; SA, SD and SS are never issued.
+POSTCODE = re.compile(r"^[1-9][0-9]{3} ?(?!SA|SD|SS)[A-Z]{2}$")
+
+
+def normalise_postcode(raw: str) -> str:
+    compact = re.sub(r"\s+", "", raw or "").upper()
+    return f"{compact[:4]} {compact[4:]}" if len(compact) == 6 else raw.strip().upper()
+
+
+def dutch_postcode(postcode: str) -> Refusal | None:
+    """REG-1 (terms art. 1.1.4): the physical address is in the Netherlands, so it has a Dutch postcode."""
+    if POSTCODE.match(postcode or ""):
+        return None
+    return Refusal(
+        rule="REG-1", field="postcode", message="Enter a Dutch postcode: four digits and two letters, like 1012 AB."
+    )
+
+
+def move_date_not_in_future(moved_in_on: date, today: date) -> Refusal | None:
+    """REG-8 (terms art. 2.3.4): a move is reported after it happened."""
+    if moved_in_on <= today:
+        return None
+    return Refusal(
+        rule="REG-8",
+        field="moved_in_on",
+        message="The move date cannot be in the future; report the move once you live at the new address.",
+    )

@@ -1,0 +1,60 @@
+"""Use cases about people: what a subscriber or staff member does to accounts and addresses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+
+from accounts import rules
+from accounts.models import Address, Subscriber
+from flex import clock
+from flex.audit.trail import Actor, history_context, record
+from flex.refusals import Refusal, Refused
+
+
+def report_move(
+    subscriber: Subscriber,
+    *,
+    street: str,
+    house_number: int,
+    house_number_suffix: str = "",
+    postcode: str,
+    city: str,
+    moved_in_on: date,
+    actor: Actor,
+) -> Address:
+    """The subscriber reports a new physical address with its move date (REG-8).
+
+    The report date is today; a report more than 4 weeks after the move is kept and flagged to staff
+    (the address still counts: the rule is about the subscriber's duty, not about refusing the move).
+    """
+    postcode = rules.normalise_postcode(postcode)
+    for refusal in (rules.dutch_postcode(postcode), rules.move_date_not_in_future(moved_in_on, clock.today())):
+        if refusal:
+            raise Refused(refusal)
+    try:
+        with transaction.atomic(), history_context(actor, "report_move"):
+            address = Address.objects.create(
+                subscriber=subscriber,
+                street=street.strip(),
+                house_number=house_number,
+                house_number_suffix=house_number_suffix.strip(),
+                postcode=postcode,
+                city=city.strip(),
+                moved_in_on=moved_in_on,
+                reported_on=clock.today(),
+            )
+            record(
+                actor,
+                "report_move",
+                address,
+                rule="REG-8",
+                reason="reported late" if address.is_reported_late else "",
+                late=address.is_reported_late,
+            )
+    except IntegrityError:
+        raise Refused(
+            Refusal(rule="REG-8", field="moved_in_on", message="A move on this date has already been reported.")
+        ) from None
+    return address

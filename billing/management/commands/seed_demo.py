@@ -1,0 +1,252 @@
+"""Demo data: the real product line, plans, stock, one staff user per role, partners with API keys,
+and subscribers in several states. Idempotent: running it again changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework_api_key.crypto import concatenate
+
+from accounts import roles
+from accounts.models import Address, Partner, PartnerApiKey, Subscriber, User
+from billing import services
+from billing.models import Subscription, SubscriptionUnit
+from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
+from flex import clock
+from flex.audit.trail import Actor
+
+DEMO_PASSWORD = "flex-demo-2026"
+PRICES_FROM = date(2025, 1, 1)
+
+# (sku, name, kind, colour, add-on, webshop price = recommended retail price, add-on fee per month)
+# Prices are Sonos's Dutch list prices as demo figures; operations keep the real ones as dated rows.
+PRODUCTS = [
+    ("ARC-ULTRA", "Arc Ultra", "soundbar", "", False, "999.00", None),
+    ("BEAM-2", "Beam (Gen 2)", "soundbar", "", False, "499.00", None),
+    ("RAY", "Ray", "soundbar", "", False, "279.00", None),
+    ("SUB-4", "Sub (Gen 4)", "subwoofer", "", False, "899.00", None),
+    ("SUB-MINI", "Sub Mini", "subwoofer", "", True, "499.00", "19.00"),
+    ("ERA-100", "Era 100", "speaker", "", True, "249.00", "9.00"),
+    ("ERA-300", "Era 300", "speaker", "", True, "499.00", "18.00"),
+    ("FIVE", "Five", "speaker", "", False, "599.00", None),
+    ("ONE", "One", "speaker", "", True, "229.00", "8.00"),
+    ("ROAM-2-BLACK", "Roam 2", "portable", "black", True, "199.00", "7.00"),
+    ("ROAM-2-WHITE", "Roam 2", "portable", "white", True, "199.00", "7.00"),
+    ("ROAM-2-OLIVE", "Roam 2", "portable", "olive", True, "199.00", "7.00"),
+]
+
+PLANS = [
+    ("stereo", "Stereo", "Two Era 100 speakers as a stereo pair.", "19.00", [("ERA-100", 2)]),
+    ("cinema", "Cinema", "Beam soundbar with a Sub Mini.", "45.00", [("BEAM-2", 1), ("SUB-MINI", 1)]),
+    (
+        "cinema-plus",
+        "Cinema Plus",
+        "Arc Ultra, Sub and two Era 100 as surrounds.",
+        "99.00",
+        [("ARC-ULTRA", 1), ("SUB-4", 1), ("ERA-100", 2)],
+    ),
+    ("compact", "Compact", "Ray soundbar for a smaller room.", "15.00", [("RAY", 1)]),
+]
+
+STAFF = [
+    ("service@flex.example", "Sanne Service", roles.CUSTOMER_SERVICE),
+    ("warehouse@flex.example", "Willem Warehouse", roles.WAREHOUSE),
+    ("finance@flex.example", "Fleur Finance", roles.FINANCE),
+    ("privacy@flex.example", "Pieter Privacy", roles.PRIVACY_OFFICER),
+    ("admin@flex.example", "Ada Admin", roles.ADMIN),
+]
+
+# Fixed demo keys so that the README can show a working curl; production keys are generated.
+PARTNERS = [
+    (
+        "warehouse",
+        "Warehouse (sandbox)",
+        "warehouse",
+        "demowhse.warehouse-demo-key-not-for-production",
+        ["catalogue:read", "units:read", "units:write"],
+    ),
+    ("carrier", "Carrier (sandbox)", "carrier", "democarr.carrier-demo-key-not-for-production", ["units:read"]),
+    (
+        "payments",
+        "Payment provider (sandbox)",
+        "payments",
+        "demopaym.payments-demo-key-not-for-production",
+        ["catalogue:read"],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Load Flex demo data (idempotent)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            roles.ensure_staff_groups()
+            self.catalogue()
+            self.stock()
+            self.staff()
+            self.partners()
+            self.subscribers()
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}."))
+
+    def catalogue(self):
+        for sku, name, kind, colour, addon, price, fee in PRODUCTS:
+            product, _ = Product.objects.update_or_create(
+                sku=sku, defaults={"name": name, "kind": kind, "colour": colour, "is_addon_eligible": addon}
+            )
+            ProductPrice.objects.get_or_create(
+                product=product,
+                valid_from=PRICES_FROM,
+                defaults={
+                    "webshop_price": Decimal(price),
+                    "recommended_retail_price": Decimal(price),
+                    "addon_monthly_fee": Decimal(fee) if fee else None,
+                },
+            )
+        for code, name, description, fee, items in PLANS:
+            plan, _ = Plan.objects.get_or_create(
+                code=code, version=1, defaults={"name": name, "description": description, "monthly_fee": Decimal(fee)}
+            )
+            for sku, quantity in items:
+                PlanItem.objects.get_or_create(
+                    plan=plan, product=Product.objects.get(sku=sku), defaults={"quantity": quantity}
+                )
+
+    def stock(self):
+        for product in Product.objects.all():
+            for n in range(1, 9):
+                DeviceUnit.objects.get_or_create(
+                    serial_number=f"SN-{product.sku}-{n:04d}",
+                    defaults={"product": product, "condition": "refurbished" if n > 6 else "new"},
+                )
+
+    def staff(self):
+        for email, name, role in STAFF:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email, DEMO_PASSWORD, full_name=name, is_staff=True, is_superuser=role == roles.ADMIN
+                )
+            user.groups.add(Group.objects.get(name=role))
+
+    def partners(self):
+        for code, name, kind, key, scopes in PARTNERS:
+            partner, _ = Partner.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+            prefix = key.partition(".")[0]
+            if not PartnerApiKey.objects.filter(prefix=prefix).exists():
+                hashed = PartnerApiKey.objects.key_generator.hash(key)
+                PartnerApiKey.objects.create(
+                    id=concatenate(prefix, hashed),
+                    prefix=prefix,
+                    hashed_key=hashed,
+                    name=f"{name} demo key",
+                    partner=partner,
+                    scopes=scopes,
+                )
+
+    def subscribers(self):
+        today = clock.today()
+        actor = Actor.system("seed_demo")
+        people = [
+            # (e-mail, first, last, plan, story)
+            ("anna@example.nl", "Anna", "de Vries", "cinema", "active"),
+            ("bram@example.nl", "Bram", "Jansen", "stereo", "pending"),
+            ("daan@example.nl", "Daan", "Bakker", "compact", "notice"),
+            ("eva@example.nl", "Eva", "Visser", "stereo", "terminated"),
+            ("femke@example.nl", "Femke", "Smit", "compact", "withdrawn"),
+        ]
+        for n, (email, first, last, plan_code, story) in enumerate(people):
+            if Subscriber.objects.filter(email=email).exists():
+                continue
+            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=f"{first} {last}")
+            subscriber = Subscriber.objects.create(
+                user=user,
+                first_name=first,
+                last_name=last,
+                email=email,
+                date_of_birth=date(1980 + n, 3, 14),
+                phone=f"06-1234567{n}",
+            )
+            Address.objects.create(
+                subscriber=subscriber,
+                street="Keizersgracht",
+                house_number=100 + n,
+                postcode="1015 CX",
+                city="Amsterdam",
+                moved_in_on=date(2020, 1, 1),
+                reported_on=date(2020, 1, 10),
+            )
+            self.live_through(subscriber, Plan.objects.get(code=plan_code), story, today, actor)
+        organisation_email = "info@cafedehoek.nl"
+        if not Subscriber.objects.filter(email=organisation_email).exists():
+            cafe = Subscriber.objects.create(
+                kind="organisation",
+                organisation_name="Café De Hoek B.V.",
+                kvk_number="12345678",
+                email=organisation_email,
+                phone="020-1234567",
+            )
+            Address.objects.create(
+                subscriber=cafe,
+                street="Prinsengracht",
+                house_number=2,
+                postcode="1015 DV",
+                city="Amsterdam",
+                moved_in_on=date(2019, 5, 1),
+                reported_on=date(2019, 5, 1),
+            )
+            self.live_through(cafe, Plan.objects.get(code="cinema-plus"), "active", today, actor)
+
+    def live_through(self, subscriber, plan, story, today, actor):
+        """Walk one subscription through the real services to the state the story asks for."""
+        months_ago = {"pending": 0, "withdrawn": 0}.get(story, 5)
+        accepted = today - timedelta(days=30 * months_ago + 7)
+        addons = list(Product.objects.filter(sku="ROAM-2-OLIVE")) if story == "active" else []
+        with clock.travel_to(accepted):
+            subscription = services.create_subscription(
+                subscriber, plan, payment_method="sepa_direct_debit", addons=addons, actor=actor
+            )
+        if story == "pending":
+            return
+        invoice = subscription.invoices.get()
+        with clock.travel_to(accepted + timedelta(days=1)):
+            services.record_payment(
+                invoice.pk,
+                amount=invoice.gross_total,
+                method="sepa_direct_debit",
+                provider_reference=f"DEMO-{invoice.number}",
+                actor=Actor.partner("payments"),
+            )
+        delivered = accepted + timedelta(days=3)
+        self.deliver_units(subscription, delivered)
+        with clock.travel_to(delivered):
+            services.activate_subscription(subscription.pk, delivered_on=delivered, actor=Actor.partner("carrier"))
+            if story == "withdrawn":
+                services.withdraw(subscription.pk, actor=actor, reason="changed my mind")
+        if story == "notice":
+            with clock.travel_to(today - timedelta(days=5)):
+                services.give_notice(subscription.pk, actor=actor, reason="moving abroad")
+        if story == "terminated":
+            services.terminate_immediately(
+                subscription.pk, ground="non_payment", actor=actor, reason="demo: unpaid invoices"
+            )
+
+    def deliver_units(self, subscription: Subscription, delivered: date) -> None:
+        """Demo stand-in for allocation and shipping (built as their own flow in the sign-up issue)."""
+        wanted = [(item.product, item.quantity) for item in subscription.plan.items.select_related("product")]
+        wanted += [(addon.product, 1) for addon in subscription.addons.all()]
+        for product, quantity in wanted:
+            for unit in DeviceUnit.objects.filter(product=product, status="in_stock").order_by("serial_number")[
+                :quantity
+            ]:
+                for step in ("reserve", "ship", "deliver"):
+                    getattr(unit, step)()
+                unit.status_changed_at = clock.start_of_day(delivered)
+                unit.save()
+                SubscriptionUnit.objects.create(
+                    subscription=subscription, unit=unit, allocated_at=clock.start_of_day(delivered)
+                )

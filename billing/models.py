@@ -1,0 +1,321 @@
+"""Subscriptions and the money they make: invoices, their lines and payments."""
+
+from __future__ import annotations
+
+import pghistory
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
+
+from accounts.models import Subscriber
+from billing import rules
+from devices.models import DeviceUnit, Plan, Product
+from flex import clock
+from flex.fsm import rule_condition
+from flex.money import MoneyField
+
+# TERM-1 (terms art. 1.1.5): the minimum term is the first 3 months.
+MINIMUM_TERM_MONTHS = 3
+# TERM-2 / TERM-5 (terms art. 7.1, 7.2): 30 days' notice.
+NOTICE_DAYS = 30
+# WD-1 (terms art. 10.1): withdrawal within 14 days after the first day.
+WITHDRAWAL_DAYS = 14
+# PAY-2 (terms art. 8.3): an invoice is due 14 days after its date.
+PAYMENT_TERM_DAYS = 14
+
+
+class PaymentMethod(models.TextChoices):
+    SEPA_DIRECT_DEBIT = "sepa_direct_debit", _("SEPA direct debit")
+    CARD = "card", _("card")
+
+
+class SubscriptionStatus(models.TextChoices):
+    PENDING_DELIVERY = "pending_delivery", _("pending delivery")
+    ACTIVE = "active", _("active")
+    NOTICE_GIVEN = "notice_given", _("notice given")
+    AWAITING_RETURN = "awaiting_return", _("awaiting return")
+    ENDED = "ended", _("ended")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    TERMINATED = "terminated", _("terminated by company")
+
+
+class TerminationGround(models.TextChoices):
+    """TERM-6 (terms art. 7.3): the grounds for terminating at once."""
+
+    NON_PAYMENT = "non_payment", _("non-payment by a consumer (art. 7.3.1)")
+    FALSE_INFORMATION = "false_information", _("false information (art. 7.3.2)")
+    FRAUD = "fraud", _("(suspected) fraud (art. 7.3.3)")
+    SHARED_CREDENTIALS = "shared_credentials", _("sharing portal credentials (art. 7.3.4)")
+    REFUSED_REPAIR = "refused_repair", _("refusing to send in for repair (art. 7.3.5)")
+    UNREMEDIED_BREACH = "unremedied_breach", _("breach not remedied (art. 7.3.6)")
+    IMPROPER_USE = "improper_use", _("improper use (art. 7.3.7)")
+
+
+class NoticeBy(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("subscriber (art. 7.1)")
+    COMPANY = "company", _("company (art. 7.2)")
+
+
+SS = SubscriptionStatus
+# REG-9 (terms art. 3.4.1): the states in which a subscription counts as pending or live.
+LIVE_STATUSES = [SS.PENDING_DELIVERY, SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RETURN]
+
+
+@pghistory.track()
+class Subscription(models.Model):
+    """A subscriber's rental contract for one plan plus add-ons; its status is a state machine."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = FSMField(
+        _("status"), max_length=20, choices=SubscriptionStatus.choices, default=SS.PENDING_DELIVERY, protected=True
+    )
+    payment_method = models.CharField(_("payment method"), max_length=20, choices=PaymentMethod.choices)
+    accepted_at = models.DateTimeField(_("accepted"), help_text=_("REG-3: the contract takes effect here."))
+    start_date = models.DateField(_("start date"), null=True, blank=True, help_text=_("The delivery date."))
+    minimum_term_end = models.DateField(_("minimum term ends"), null=True, blank=True)
+    notice_given_on = models.DateField(_("notice given on"), null=True, blank=True)
+    notice_by = models.CharField(_("notice by"), max_length=20, choices=NoticeBy.choices, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    termination_ground = models.CharField(
+        _("termination ground"), max_length=30, choices=TerminationGround.choices, blank=True
+    )
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ["-accepted_at", "-id"]
+        permissions = [
+            ("give_notice_subscription", "Can give notice on behalf of a subscriber"),
+            ("withdraw_subscription", "Can record a withdrawal"),
+            ("terminate_subscription", "Can terminate a subscription for the company"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="one_live_subscription_per_subscriber",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} – {self.plan.name}"
+
+    @property
+    def is_in_minimum_term(self) -> bool:
+        return self.minimum_term_end is None or clock.today() < self.minimum_term_end
+
+    @transition(
+        field=status,
+        source=SS.PENDING_DELIVERY,
+        target=SS.ACTIVE,
+        conditions=[rule_condition(rules.prepayment_received)],
+        custom={"rule": "REG-7", "label": _("activate")},
+    )
+    def activate(self, delivered_on) -> None:
+        """Delivered: the delivery date starts the subscription and the minimum term (TERM-1)."""
+        self.start_date = delivered_on
+        self.minimum_term_end = clock.add_months(delivered_on, MINIMUM_TERM_MONTHS)
+
+    @transition(
+        field=status,
+        source=[SS.PENDING_DELIVERY, SS.ACTIVE],
+        target=SS.WITHDRAWN,
+        conditions=[rule_condition(rules.within_withdrawal_period)],
+        permission="billing.withdraw_subscription",
+        custom={"rule": "WD-1", "label": _("withdraw")},
+    )
+    def withdraw(self) -> None:
+        self.notice_given_on = clock.today()
+        self.notice_by = NoticeBy.SUBSCRIBER
+
+    @transition(
+        field=status,
+        source=SS.ACTIVE,
+        target=SS.NOTICE_GIVEN,
+        permission="billing.give_notice_subscription",
+        custom={"rule": "TERM-2", "label": _("give notice")},
+    )
+    def give_notice(self) -> None:
+        """TERM-2: ends on the later of notice + 30 days and the end of the minimum term."""
+        self.notice_given_on = clock.today()
+        self.notice_by = NoticeBy.SUBSCRIBER
+        self.end_date = rules.end_date_after_notice(self.notice_given_on, self.minimum_term_end)
+
+    @transition(
+        field=status,
+        source=SS.ACTIVE,
+        target=SS.NOTICE_GIVEN,
+        conditions=[rule_condition(rules.company_notice_ends_after_minimum_term)],
+        permission="billing.terminate_subscription",
+        custom={"rule": "TERM-5", "label": _("terminate with notice")},
+    )
+    def terminate_with_notice(self) -> None:
+        self.notice_given_on = clock.today()
+        self.notice_by = NoticeBy.COMPANY
+        self.end_date = rules.end_date_after_notice(self.notice_given_on, self.minimum_term_end)
+
+    @transition(
+        field=status,
+        source=SS.NOTICE_GIVEN,
+        target=SS.AWAITING_RETURN,
+        conditions=[rule_condition(rules.end_date_reached)],
+        custom={"rule": "TERM-3", "label": _("request return")},
+    )
+    def request_return(self) -> None:
+        """The end date has come: return instructions and labels go out; fees run until all units are back."""
+
+    @transition(
+        field=status,
+        source=[SS.ACTIVE, SS.NOTICE_GIVEN],
+        target=SS.TERMINATED,
+        permission="billing.terminate_subscription",
+        custom={"rule": "TERM-6", "label": _("terminate immediately")},
+    )
+    def terminate_immediately(self, ground: str) -> None:
+        """TERM-7: portal access and Radio HD end at once; units must come back at once."""
+        self.termination_ground = ground
+        self.end_date = clock.today()
+
+    @transition(
+        field=status,
+        source=[SS.AWAITING_RETURN, SS.TERMINATED],
+        target=SS.ENDED,
+        conditions=[rule_condition(rules.all_units_returned)],
+        custom={"rule": "TERM-3", "label": _("end")},
+    )
+    def end(self) -> None:
+        self.ended_on = clock.today()
+
+
+@pghistory.track()
+class SubscriptionAddOn(models.Model):
+    """An add-on product held by a subscription (PLAN-4), from `added_on` until `removed_on`."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="addons")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    added_on = models.DateField(_("added on"))
+    removed_on = models.DateField(_("removed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("add-on")
+        verbose_name_plural = _("add-ons")
+        ordering = ["subscription", "added_on", "id"]
+
+    def __str__(self) -> str:
+        return str(self.product)
+
+
+@pghistory.track()
+class SubscriptionUnit(models.Model):
+    """A device unit allocated to a subscription, until it comes back."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="units")
+    unit = models.ForeignKey(DeviceUnit, on_delete=models.PROTECT, related_name="allocations")
+    allocated_at = models.DateTimeField(_("allocated"))
+    returned_at = models.DateTimeField(_("returned"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("allocated unit")
+        verbose_name_plural = _("allocated units")
+        constraints = [
+            # A unit is never with two subscriptions at once, whatever races.
+            models.UniqueConstraint(fields=["unit"], condition=Q(returned_at__isnull=True), name="unit_allocated_once"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.unit)
+
+
+class InvoiceKind(models.TextChoices):
+    PREPAYMENT = "prepayment", _("prepayment (first 3 months)")
+    MONTHLY = "monthly", _("monthly fee")
+    CHARGE = "charge", _("other charge")
+
+
+class InvoiceStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    PAID = "paid", _("paid")
+    CREDITED = "credited", _("credited")
+
+
+@pghistory.track()
+class Invoice(models.Model):
+    """An issued invoice: numbered without gaps, immutable once issued (totals kept as issued)."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="invoices")
+    kind = models.CharField(_("kind"), max_length=20, choices=InvoiceKind.choices)
+    status = models.CharField(_("status"), max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
+    issue_date = models.DateField(_("invoice date"))
+    due_date = models.DateField(_("due date"), help_text=_("PAY-2: 14 days after the invoice date."))
+    net_total = MoneyField(_("net"))
+    vat_total = MoneyField(_("VAT"))
+    gross_total = MoneyField(_("total"))
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True, help_text=_("PAY-8: sent by e-mail."))
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issue_date", "-number"]
+        constraints = [
+            models.CheckConstraint(
+                name="invoice_totals_add_up", condition=Q(gross_total=models.F("net_total") + models.F("vat_total"))
+            ),
+            models.UniqueConstraint(
+                fields=["subscription"], condition=Q(kind="prepayment"), name="one_prepayment_invoice_per_subscription"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.PositiveSmallIntegerField(_("quantity"), default=1)
+    unit_price = MoneyField(_("unit price incl. VAT"))
+    vat_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
+    net = MoneyField(_("net"))
+    vat = MoneyField(_("VAT"))
+    gross = MoneyField(_("total"))
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PaymentStatus(models.TextChoices):
+    RECEIVED = "received", _("received")
+    REVERSED = "reversed", _("reversed")
+
+
+@pghistory.track()
+class Payment(models.Model):
+    """Money received for an invoice; the provider reference makes each payment count once."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyField(_("amount"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    provider_reference = models.CharField(_("provider reference"), max_length=100, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.RECEIVED)
+    received_at = models.DateTimeField(_("received"))
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_at", "-id"]
+        constraints = [models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0))]
+
+    def __str__(self) -> str:
+        return f"{self.provider_reference} {self.amount}"

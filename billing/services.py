@@ -1,0 +1,225 @@
+"""Use cases about subscriptions and their money: creating, prepaying, starting, ending."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from sequences import get_next_value
+
+from accounts.models import Subscriber
+from billing import selectors
+from billing.models import (
+    MINIMUM_TERM_MONTHS,
+    PAYMENT_TERM_DAYS,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    Subscription,
+    SubscriptionAddOn,
+    TerminationGround,
+)
+from devices.models import Plan, Product
+from flex import clock
+from flex.audit.trail import Actor, history_context, record
+from flex.fsm import transition_and_save
+from flex.money import split_gross, to_money, vat_rate_on
+from flex.refusals import Refusal, Refused
+
+
+def create_subscription(
+    subscriber: Subscriber, plan: Plan, *, payment_method: str, addons: list[Product] = (), actor: Actor
+) -> Subscription:
+    """The company accepts an applicant: the contract takes effect (REG-3), pending delivery, and the
+    prepayment invoice for the first 3 monthly fees is issued (TERM-1, REG-7).
+
+    Refused when the subscriber already has a pending or live subscription (REG-9).
+    """
+    from django.conf import settings
+
+    if len(addons) > settings.FLEX["MAX_ADDONS_HELD"]:
+        raise Refused(
+            Refusal(
+                rule="PLAN-4",
+                field="addons",
+                message=f"At most {settings.FLEX['MAX_ADDONS_HELD']} add-ons per subscription.",
+            )
+        )
+    not_addons = [p.name for p in addons if not p.is_addon_eligible]
+    if not_addons:
+        raise Refused(
+            Refusal(rule="PLAN-4", field="addons", message=f"Not available as an add-on: {', '.join(not_addons)}.")
+        )
+    try:
+        with transaction.atomic(), history_context(actor, "create_subscription"):
+            subscription = Subscription.objects.create(
+                subscriber=subscriber, plan=plan, payment_method=payment_method, accepted_at=clock.now()
+            )
+            SubscriptionAddOn.objects.bulk_create(
+                [SubscriptionAddOn(subscription=subscription, product=p, added_on=clock.today()) for p in addons]
+            )
+            invoice = _issue_prepayment_invoice(subscription)
+            record(actor, "create_subscription", subscription, rule="REG-3")
+    except IntegrityError:
+        raise Refused(
+            Refusal(
+                rule="REG-9",
+                field="subscriber",
+                message="This subscriber already has a subscription; there can be only one.",
+            )
+        ) from None
+    _email_invoice_on_commit(invoice)
+    return subscription
+
+
+def _next_invoice_number(day: date) -> str:
+    # django-sequences hands out numbers inside the transaction: gapless, as the Dutch tax authority
+    # expects of invoice numbers (Wet OB 1968 art. 35a: a unique, consecutive number).
+    return f"F{day.year}-{get_next_value(f'invoice-{day.year}'):06d}"
+
+
+def _issue_prepayment_invoice(subscription: Subscription) -> Invoice:
+    day = clock.today()
+    rate = vat_rate_on(day)
+    fees = [(f"{subscription.plan.name} – monthly fee", subscription.plan.monthly_fee)]
+    for addon in selectors.active_addons(subscription):
+        fees.append((f"Add-on {addon.product} – monthly fee", selectors.price_on(addon.product, day).addon_monthly_fee))
+    lines = []
+    for description, fee in fees:
+        gross = to_money(fee * MINIMUM_TERM_MONTHS)
+        net, vat = split_gross(gross, rate)
+        lines.append(
+            InvoiceLine(
+                description=f"{description} × {MINIMUM_TERM_MONTHS} months (minimum term)",
+                quantity=MINIMUM_TERM_MONTHS,
+                unit_price=to_money(fee),
+                vat_rate=rate * 100,
+                net=net,
+                vat=vat,
+                gross=gross,
+            )
+        )
+    invoice = Invoice.objects.create(
+        number=_next_invoice_number(day),
+        subscription=subscription,
+        kind=InvoiceKind.PREPAYMENT,
+        issue_date=day,
+        due_date=day + timedelta(days=PAYMENT_TERM_DAYS),
+        net_total=sum((line.net for line in lines), Decimal("0")),
+        vat_total=sum((line.vat for line in lines), Decimal("0")),
+        gross_total=sum((line.gross for line in lines), Decimal("0")),
+    )
+    for line in lines:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(lines)
+    return invoice
+
+
+def _email_invoice_on_commit(invoice: Invoice) -> None:
+    from billing.tasks import send_invoice_email
+
+    transaction.on_commit(lambda: send_invoice_email.delay(invoice.pk))
+
+
+def record_payment(invoice_id: int, *, amount: Decimal, method: str, provider_reference: str, actor: Actor) -> Payment:
+    """The payment provider reports money received. Safe to receive twice: the provider reference
+    counts once. The invoice is paid when its payments cover the total."""
+    amount = to_money(amount)
+    if amount <= 0:
+        raise Refused(Refusal(rule="PAY-1", field="amount", message="A payment must be a positive amount."))
+    existing = Payment.objects.filter(provider_reference=provider_reference).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic(), history_context(actor, "record_payment"):
+            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+            payment = Payment.objects.create(
+                invoice=invoice,
+                amount=amount,
+                method=method,
+                provider_reference=provider_reference,
+                received_at=clock.now(),
+            )
+            paid = sum(invoice.payments.values_list("amount", flat=True), Decimal("0"))
+            if invoice.status == InvoiceStatus.OPEN and paid >= invoice.gross_total:
+                invoice.status, invoice.paid_at = InvoiceStatus.PAID, clock.now()
+                invoice.save(update_fields=["status", "paid_at"])
+            record(actor, "record_payment", payment, rule="PAY-1", invoice=invoice.number, amount=str(amount))
+    except IntegrityError:
+        # A second delivery of the same payment raced us and won: it counts once.
+        return Payment.objects.get(provider_reference=provider_reference)
+    return payment
+
+
+def activate_subscription(subscription_id: int, *, delivered_on: date, actor: Actor) -> Subscription:
+    """The carrier delivered: the delivery date is the start date; the minimum term runs from it (TERM-1)."""
+    return transition_and_save(
+        Subscription, subscription_id, "activate", delivered_on, actor=actor, reason=f"delivered on {delivered_on}"
+    )
+
+
+def give_notice(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:
+    """The subscriber cancels (by portal, e-mail or letter) with 30 days' notice; the subscription ends
+    on the later of notice + 30 days and the end of the minimum term (TERM-2)."""
+    return transition_and_save(Subscription, subscription_id, "give_notice", actor=actor, reason=reason)
+
+
+def withdraw(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:
+    """The subscriber withdraws without reason within 14 days after the first day (WD-1)."""
+    return transition_and_save(Subscription, subscription_id, "withdraw", actor=actor, reason=reason)
+
+
+def terminate_with_notice(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:
+    """The company ends the subscription without reason, with 30 days' notice, after the minimum term (TERM-5)."""
+    return transition_and_save(Subscription, subscription_id, "terminate_with_notice", actor=actor, reason=reason)
+
+
+def terminate_immediately(subscription_id: int, *, ground: str, actor: Actor, reason: str = "") -> Subscription:
+    """The company terminates at once on a ground of terms art. 7.3 (TERM-6)."""
+    if ground not in TerminationGround.values:
+        raise Refused(
+            Refusal(
+                rule="TERM-6",
+                field="ground",
+                message="Choose one of the grounds of terms art. 7.3 to terminate at once.",
+            )
+        )
+    return transition_and_save(
+        Subscription,
+        subscription_id,
+        "terminate_immediately",
+        ground,
+        actor=actor,
+        reason=reason or str(TerminationGround(ground).label),
+    )
+
+
+def request_return(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:
+    """The notice period is over: return instructions go out; fees run until all units are back (TERM-3)."""
+    return transition_and_save(Subscription, subscription_id, "request_return", actor=actor, reason=reason)
+
+
+def end_subscription(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:
+    """Every unit is back in the condition it was delivered in: the subscription ends (TERM-3)."""
+    return transition_and_save(Subscription, subscription_id, "end", actor=actor, reason=reason)
+
+
+def request_due_returns(*, actor: Actor) -> int:
+    """Daily: move every subscription whose notice period has run out to awaiting return (TERM-3).
+
+    Safe to run twice or on two workers at once: each row is taken under a skip-locked lock and the
+    state machine refuses a second move.
+    """
+    moved = 0
+    due = Subscription.objects.filter(status="notice_given", end_date__lte=clock.today()).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            locked = Subscription.objects.select_for_update(skip_locked=True).filter(pk=pk, status="notice_given")
+            if not locked.exists():
+                continue
+            request_return(pk, actor=actor, reason="notice period ended")
+            moved += 1
+    return moved

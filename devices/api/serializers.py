@@ -1,0 +1,88 @@
+from rest_framework import serializers
+
+from devices import selectors
+from devices.models import DeviceUnit, Plan, PlanItem, Product, UnitCondition
+from flex import clock
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    webshop_price = serializers.SerializerMethodField()
+    recommended_retail_price = serializers.SerializerMethodField()
+    addon_monthly_fee = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "name",
+            "kind",
+            "colour",
+            "is_addon_eligible",
+            "is_active",
+            "webshop_price",
+            "recommended_retail_price",
+            "addon_monthly_fee",
+        ]
+
+    def _price(self, product):
+        return selectors.price_in_force(product, clock.today())
+
+    def get_webshop_price(self, product) -> str | None:
+        price = self._price(product)
+        return str(price.webshop_price) if price else None
+
+    def get_recommended_retail_price(self, product) -> str | None:
+        price = self._price(product)
+        return str(price.recommended_retail_price) if price else None
+
+    def get_addon_monthly_fee(self, product) -> str | None:
+        price = self._price(product)
+        return str(price.addon_monthly_fee) if price and price.addon_monthly_fee is not None else None
+
+
+class PlanItemSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+    name = serializers.CharField(source="product.name")
+
+    class Meta:
+        model = PlanItem
+        fields = ["sku", "name", "quantity"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    items = PlanItemSerializer(many=True)
+
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "version",
+            "name",
+            "description",
+            "monthly_fee",
+            "allows_refurbished",
+            "is_available",
+            "items",
+        ]
+
+
+class DeviceUnitSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku")
+
+    class Meta:
+        model = DeviceUnit
+        fields = ["serial_number", "sku", "condition", "status", "status_changed_at", "registered_at"]
+
+
+class StockArrivalSerializer(serializers.Serializer):
+    """Units arriving at the warehouse: one product, one condition, their serial numbers."""
+
+    sku = serializers.CharField(max_length=40)
+    condition = serializers.ChoiceField(choices=UnitCondition.choices, default=UnitCondition.NEW)
+    serial_numbers = serializers.ListField(
+        child=serializers.RegexField(
+            r"^[A-Za-z0-9-]{4,40}$", error_messages={"invalid": "A serial number is 4 to 40 letters, digits or dashes."}
+        ),
+        min_length=1,
+        max_length=500,
+    )

@@ -1,0 +1,29 @@
+"""Reads about the catalogue and stock that more than one caller needs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
+
+
+def products_with_prices() -> QuerySet[Product]:
+    """Products with their price history loaded newest first, for `price_in_force()` without queries."""
+    return Product.objects.prefetch_related(Prefetch("prices", queryset=ProductPrice.objects.order_by("-valid_from")))
+
+
+def price_in_force(product: Product, day: date) -> ProductPrice | None:
+    """The price row valid on `day` from a product loaded by `products_with_prices()` (PAY-6)."""
+    return next((price for price in product.prices.all() if price.valid_from <= day), None)
+
+
+def plans_with_items() -> QuerySet[Plan]:
+    return Plan.objects.prefetch_related(
+        Prefetch("items", queryset=PlanItem.objects.select_related("product").order_by("product__name"))
+    )
+
+
+def units() -> QuerySet[DeviceUnit]:
+    return DeviceUnit.objects.select_related("product")

@@ -1,0 +1,20 @@
+"""The Celery app. The beat schedule lives here, in code, so that it is reviewed like code."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
+
+app = Celery("flex")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # TERM-3: when a notice period has run out, the subscriber gets return instructions and labels.
+    "request-due-returns": {
+        "task": "billing.tasks.request_due_returns",
+        "schedule": crontab(hour=6, minute=0),
+    },
+}

@@ -6,7 +6,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import Subscriber
 from billing import rules
@@ -63,7 +63,7 @@ LIVE_STATUSES = [SS.PENDING_DELIVERY, SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RE
 
 
 @pghistory.track()
-class Subscription(models.Model):
+class Subscription(ConcurrentTransitionMixin, models.Model):
     """A subscriber's rental contract for one plan plus add-ons; its status is a state machine."""
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.PROTECT, related_name="subscriptions")

@@ -6,7 +6,7 @@ import pghistory
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from devices import rules
 from flex.fsm import rule_condition
@@ -137,7 +137,7 @@ S = UnitStatus
 
 
 @pghistory.track()
-class DeviceUnit(models.Model):
+class DeviceUnit(ConcurrentTransitionMixin, models.Model):
     """One physical unit with a serial number; its status is a state machine."""
 
     serial_number = models.CharField(_("serial number"), max_length=40, unique=True)

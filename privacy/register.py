@@ -1,0 +1,375 @@
+"""The personal-data register: every field of every model, classified.
+
+For each field: is it personal data, which category (the categories of the privacy statement), and
+what erasure does with it (PRIV-3, PRIV-6): keep under legal hold, anonymise, delete, or nothing
+because it is not personal. A field added to any model without an entry here fails the test suite
+(tests/privacy/test_register.py), so no personal data arrives unnoticed.
+
+Row-level history (django-pghistory event tables) repeats the fields of the model it tracks; its
+entries follow that model's, so that erasing a person also erases their history.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import models
+
+
+class Category(enum.StrEnum):
+    IDENTITY = "identity"  # name, date of birth, KvK
+    CONTACT = "contact"  # e-mail, phone
+    ADDRESS = "address"  # physical address and move dates
+    CREDENTIALS = "credentials"  # password hashes, sessions, keys
+    CONTRACT = "contract"  # subscription, plan, devices held
+    FINANCIAL = "financial"  # invoices, payments, IBAN
+    ONLINE = "online identifiers"  # IP, request paths, actor labels
+    AUDIT = "audit"  # who did what (staff and subscribers)
+
+
+class Erasure(enum.StrEnum):
+    LEGAL_HOLD = "keep under legal hold"  # PRIV-6: tax and accounting records, 7 years, no further use
+    ANONYMISE = "anonymise"
+    DELETE = "delete"
+    NONE = "nothing (not personal)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    personal: bool
+    category: Category | None
+    erasure: Erasure
+    note: str = ""
+
+
+def personal(category: Category, erasure: Erasure, note: str = "") -> Entry:
+    return Entry(True, category, erasure, note)
+
+
+NOT_PERSONAL = Entry(False, None, Erasure.NONE)
+# A key to another row: personal only through that row, which has its own entry.
+LINK = Entry(False, None, Erasure.NONE, "link; the linked row carries the classification")
+C, E, N, L = Category, Erasure, NOT_PERSONAL, LINK
+
+
+def _not_personal(*names: str) -> dict[str, Entry]:
+    return dict.fromkeys(names, N)
+
+
+REGISTER: dict[str, dict[str, Entry]] = {
+    # --- accounts ---------------------------------------------------------------------------------
+    "accounts.User": {
+        "id": N,
+        "password": personal(C.CREDENTIALS, E.DELETE, "one-way hash only (PRIV-9)"),
+        "last_login": personal(C.ONLINE, E.DELETE),
+        "is_superuser": N,
+        "email": personal(C.CONTACT, E.ANONYMISE, "login name; replaced by a placeholder"),
+        "full_name": personal(C.IDENTITY, E.ANONYMISE),
+        "is_staff": N,
+        "is_active": N,
+        "date_joined": personal(C.CONTRACT, E.ANONYMISE),
+        "groups": N,
+        "user_permissions": N,
+    },
+    "accounts.User_groups": _not_personal("id", "user", "group"),
+    "accounts.User_user_permissions": _not_personal("id", "user", "permission"),
+    "accounts.Subscriber": {
+        "id": N,
+        "user": L,
+        "kind": N,
+        "first_name": personal(C.IDENTITY, E.ANONYMISE),
+        "last_name": personal(C.IDENTITY, E.ANONYMISE, "kept on invoices under legal hold"),
+        "date_of_birth": personal(C.IDENTITY, E.DELETE, "needed only for the age check (REG-1)"),
+        "organisation_name": personal(C.IDENTITY, E.LEGAL_HOLD, "a company name is on its invoices"),
+        "kvk_number": personal(C.IDENTITY, E.LEGAL_HOLD, "public register number, on invoices"),
+        "email": personal(C.CONTACT, E.ANONYMISE),
+        "phone": personal(C.CONTACT, E.DELETE),
+        "created_at": personal(C.CONTRACT, E.ANONYMISE),
+    },
+    "accounts.Address": {
+        "id": N,
+        "subscriber": L,
+        "street": personal(C.ADDRESS, E.DELETE),
+        "house_number": personal(C.ADDRESS, E.DELETE),
+        "house_number_suffix": personal(C.ADDRESS, E.DELETE),
+        "postcode": personal(C.ADDRESS, E.DELETE),
+        "city": personal(C.ADDRESS, E.DELETE),
+        "country": personal(C.ADDRESS, E.DELETE),
+        "moved_in_on": personal(C.ADDRESS, E.DELETE),
+        "reported_on": personal(C.ADDRESS, E.DELETE),
+    },
+    "accounts.Partner": _not_personal("id", "code", "name", "kind", "is_active"),
+    "accounts.PartnerApiKey": _not_personal(
+        "id", "prefix", "hashed_key", "created", "name", "revoked", "expiry_date", "partner", "scopes"
+    ),
+    "accounts.IdempotentRequest": {
+        **_not_personal("id", "api_key", "key", "method", "path", "body_hash", "response_status", "created_at"),
+        "response_body": personal(C.CONTRACT, E.DELETE, "a partner's answer may name a subscriber"),
+    },
+    # --- devices ----------------------------------------------------------------------------------
+    "devices.Product": _not_personal("id", "sku", "name", "kind", "colour", "is_addon_eligible", "is_active"),
+    "devices.ProductPrice": _not_personal(
+        "id", "product", "valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"
+    ),
+    "devices.Plan": _not_personal(
+        "id", "code", "version", "name", "description", "monthly_fee", "allows_refurbished", "is_available", "products"
+    ),
+    "devices.PlanItem": _not_personal("id", "plan", "product", "quantity"),
+    "devices.DeviceUnit": {
+        **_not_personal(
+            "id",
+            "serial_number",
+            "product",
+            "condition",
+            "status",
+            "status_changed_at",
+            "inspection_passed",
+            "registered_at",
+        ),
+        "inspection_note": personal(C.CONTRACT, E.ANONYMISE, "free text may describe the subscriber's use"),
+    },
+    # --- billing ----------------------------------------------------------------------------------
+    "billing.Subscription": {
+        "id": N,
+        "subscriber": L,
+        "plan": N,
+        "status": personal(C.CONTRACT, E.LEGAL_HOLD, "basis of invoices"),
+        "payment_method": personal(C.FINANCIAL, E.LEGAL_HOLD),
+        "accepted_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "start_date": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "minimum_term_end": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "notice_given_on": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "notice_by": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "end_date": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "termination_ground": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "ended_on": personal(C.CONTRACT, E.LEGAL_HOLD),
+    },
+    "billing.SubscriptionAddOn": {
+        "id": N,
+        "subscription": L,
+        "product": N,
+        "added_on": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "removed_on": personal(C.CONTRACT, E.LEGAL_HOLD),
+    },
+    "billing.SubscriptionUnit": {
+        "id": N,
+        "subscription": L,
+        "unit": L,
+        "allocated_at": personal(C.CONTRACT, E.LEGAL_HOLD, "which units a person held: proves returns"),
+        "returned_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+    },
+    "billing.Invoice": {
+        "id": N,
+        "subscription": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "tax record, 7 years (AWR art. 52)")
+            for name in (
+                "number",
+                "kind",
+                "status",
+                "issue_date",
+                "due_date",
+                "net_total",
+                "vat_total",
+                "gross_total",
+                "paid_at",
+                "emailed_at",
+            )
+        },
+    },
+    "billing.InvoiceLine": {
+        "id": N,
+        "invoice": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "tax record, 7 years (AWR art. 52)")
+            for name in ("description", "quantity", "unit_price", "vat_rate", "net", "vat", "gross")
+        },
+    },
+    "billing.Payment": {
+        "id": N,
+        "invoice": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in ("amount", "method", "provider_reference", "status", "received_at")
+        },
+    },
+    # --- privacy ----------------------------------------------------------------------------------
+    "privacy.Disclosure": {
+        "id": N,
+        "at": personal(C.AUDIT, E.LEGAL_HOLD, "proof of lawful disclosure (PRIV-1)"),
+        "partner": N,
+        "subscriber": L,
+        "categories": personal(C.AUDIT, E.LEGAL_HOLD),
+        "purpose": personal(C.AUDIT, E.LEGAL_HOLD),
+    },
+    # --- audit and history ------------------------------------------------------------------------
+    "audit.AuditEvent": {
+        "id": N,
+        "at": personal(C.AUDIT, E.ANONYMISE),
+        "actor_user": L,
+        "actor": personal(C.AUDIT, E.ANONYMISE, "e-mail of the person who acted"),
+        "action": N,
+        "target_type": N,
+        "target_id": N,
+        "rule": N,
+        "reason": personal(C.AUDIT, E.ANONYMISE, "free text"),
+        "data": personal(C.AUDIT, E.ANONYMISE),
+    },
+    "pghistory.Context": {
+        "id": N,
+        "created_at": N,
+        "updated_at": N,
+        "metadata": personal(C.AUDIT, E.ANONYMISE, "actor label and reason of a change"),
+    },
+    "pghistory.Events": {
+        **_not_personal(
+            "pgh_slug",
+            "pgh_model",
+            "pgh_id",
+            "pgh_created_at",
+            "pgh_label",
+            "pgh_context_id",
+            "pgh_context",
+            "pgh_obj_model",
+            "pgh_obj_id",
+        ),
+        "pgh_data": personal(C.AUDIT, E.ANONYMISE, "a database view over the event tables"),
+        "pgh_diff": personal(C.AUDIT, E.ANONYMISE, "a database view over the event tables"),
+    },
+    "pghistory.MiddlewareEvents": {
+        **_not_personal(
+            "pgh_slug",
+            "pgh_model",
+            "pgh_id",
+            "pgh_created_at",
+            "pgh_label",
+            "pgh_context_id",
+            "pgh_context",
+            "pgh_obj_model",
+            "pgh_obj_id",
+        ),
+        "pgh_data": personal(C.AUDIT, E.ANONYMISE, "a database view over the event tables"),
+        "pgh_diff": personal(C.AUDIT, E.ANONYMISE, "a database view over the event tables"),
+        "user": L,
+        "url": personal(C.ONLINE, E.ANONYMISE),
+    },
+    # --- Django and libraries ---------------------------------------------------------------------
+    "admin.LogEntry": {
+        "id": N,
+        "action_time": personal(C.AUDIT, E.ANONYMISE),
+        "user": L,
+        "content_type": N,
+        "object_id": N,
+        "object_repr": personal(C.AUDIT, E.ANONYMISE, "may be a person's name"),
+        "action_flag": N,
+        "change_message": personal(C.AUDIT, E.ANONYMISE),
+    },
+    "auth.Permission": _not_personal("id", "name", "content_type", "codename"),
+    "auth.Group": _not_personal("id", "name", "permissions"),
+    "auth.Group_permissions": _not_personal("id", "group", "permission"),
+    "contenttypes.ContentType": _not_personal("id", "app_label", "model"),
+    "sessions.Session": {
+        "session_key": personal(C.CREDENTIALS, E.DELETE),
+        "session_data": personal(C.CREDENTIALS, E.DELETE, "holds the user id"),
+        "expire_date": personal(C.CREDENTIALS, E.DELETE),
+    },
+    "rest_framework_api_key.APIKey": _not_personal(
+        "id", "prefix", "hashed_key", "created", "name", "revoked", "expiry_date"
+    ),
+    "sequences.Sequence": _not_personal("name", "last"),
+}
+
+# Row-level history tables: django-pghistory's own columns.
+HISTORY_COLUMNS = {
+    "pgh_id": N,
+    "pgh_created_at": Entry(True, C.AUDIT, E.ANONYMISE, "when a row changed"),
+    "pgh_label": N,
+    "pgh_obj": L,
+    "pgh_context": L,
+}
+
+
+def _field_names(model: type[models.Model]) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields] + [f.name for f in model._meta.many_to_many]
+
+
+def _tracked_model(model: type[models.Model]) -> type[models.Model] | None:
+    """The model a pghistory event table tracks, or None for any other model."""
+    from pghistory.models import Event
+
+    if issubclass(model, Event) and model._meta.app_label not in ("pghistory",):
+        return model.pgh_tracked_model
+    return None
+
+
+def entry_for(model: type[models.Model], field_name: str) -> Entry | None:
+    tracked = _tracked_model(model)
+    if tracked is not None:
+        if field_name in HISTORY_COLUMNS:
+            return HISTORY_COLUMNS[field_name]
+        return REGISTER.get(tracked._meta.label, {}).get(field_name)
+    return REGISTER.get(model._meta.label, {}).get(field_name)
+
+
+def all_models() -> list[type[models.Model]]:
+    return list(apps.get_models(include_auto_created=True))
+
+
+def unclassified() -> list[str]:
+    """`app.Model.field` for every field without an entry: must be empty."""
+    return [
+        f"{model._meta.label}.{name}"
+        for model in all_models()
+        for name in _field_names(model)
+        if entry_for(model, name) is None
+    ]
+
+
+def stale() -> list[str]:
+    """Entries for models or fields that no longer exist: the register must not lie either."""
+    known = {model._meta.label: set(_field_names(model)) for model in all_models()}
+    return [
+        f"{label}.{name}"
+        for label, fields in REGISTER.items()
+        for name in fields
+        if name not in known.get(label, set())
+    ]
+
+
+@dataclass(frozen=True)
+class Row:
+    model: str
+    field: str
+    personal: bool
+    category: str
+    erasure: str
+    note: str
+
+
+def rows() -> list[Row]:
+    result = []
+    for model in sorted(all_models(), key=lambda m: m._meta.label):
+        for name in _field_names(model):
+            entry = entry_for(model, name)
+            if entry is None:
+                continue
+            note = entry.note
+            if _tracked_model(model) is not None and name not in HISTORY_COLUMNS:
+                note = f"history of {_tracked_model(model)._meta.label}" + (f"; {note}" if note else "")
+            result.append(Row(model._meta.label, name, entry.personal, entry.category or "", entry.erasure, note))
+    return result
+
+
+def as_markdown(selected: list[Row] | None = None) -> str:
+    lines = [
+        "| model | field | personal | category | on erasure | note |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows() if selected is None else selected:
+        lines.append(
+            f"| {row.model} | {row.field} | {'yes' if row.personal else 'no'} | {row.category} | {row.erasure} "
+            f"| {row.note} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,34 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from flex import clock
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+def pytest_configure(config):
+    if not settings.IS_POSTGRES and not os.environ.get("FLEX_ALLOW_SQLITE_TESTS"):
+        raise pytest.UsageError(
+            "The test suite runs on PostgreSQL: set DATABASE_URL or use `make test`, which provides one."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _mail_in_memory(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def travel():
+    """Move the project clock: `with travel("2026-03-01"): ...`, or call `travel.to(day)` for the test."""
+    from datetime import date, datetime
+
+    def to(moment):
+        if isinstance(moment, str):
+            moment = date.fromisoformat(moment) if len(moment) == 10 else datetime.fromisoformat(moment)
+        return clock.travel_to(moment)
+
+    yield to
+    clock.set_frozen(None)

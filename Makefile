@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install lint check-migrations messages worker beat clean
+.PHONY: run test install lint check-migrations messages docs bench worker beat clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,8 @@ test: install lint
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 messages: install
-	cd flex && ../$(PY) ../manage.py compilemessages --ignore=.venv
+	$(PY) manage.py makemessages -l nl --ignore=.venv --ignore=.local --no-obsolete
+	$(PY) manage.py compilemessages -l nl --ignore=.venv
 
 worker: install
 	$(VENV)/bin/celery -A flex worker --loglevel=info
@@ -50,3 +51,12 @@ beat: install
 
 clean:
 	rm -rf .local .pytest_cache .ruff_cache
+
+# Pages in docs/ generated from the code; tests fail when they are out of date.
+docs: install
+	$(PY) manage.py state_diagrams > docs/state-machines.md
+	$(PY) manage.py personal_data_register > docs/personal-data-register.md
+
+# Benchmarks write their figures into docs/performance.md. Needs PostgreSQL (BENCH_DATABASE_URL).
+bench: install
+	$(PY) bench/foundation.py

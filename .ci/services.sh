@@ -41,6 +41,20 @@ if [ -z "${REDIS_URL:-}" ]; then
   fi
 fi
 
+# The named database must exist for `makemigrations --check` (pytest makes its own test_ database).
+"${PYTHON:-.venv/bin/python}" - "$DATABASE_URL" <<'PY'
+import sys
+from urllib.parse import urlsplit
+
+import psycopg
+
+url = urlsplit(sys.argv[1])
+name = url.path.lstrip("/")
+with psycopg.connect(url._replace(path="/postgres").geturl(), autocommit=True) as conn:
+    if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+        conn.execute(f'create database "{name}"')
+PY
+
 # Browser tests drive Debian's Chromium; install it when missing rather than skip them.
 if [ ! -x /usr/bin/chromium ]; then
   echo "services: installing Debian's chromium for the browser tests" >&2

@@ -184,6 +184,7 @@ class Partner(models.Model):
         return self.name
 
 
+@pghistory.track(exclude=["hashed_key"])
 class PartnerApiKey(AbstractAPIKey):
     """A partner's API key: stored as a hash (only the prefix is readable), with scopes."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from django.utils.translation import gettext as _
+
 from flex.refusals import Refusal
 
 # A Dutch postcode: four digits (no leading zero) and two capitals; SA, SD and SS are never issued.
@@ -21,7 +23,7 @@ def dutch_postcode(postcode: str) -> Refusal | None:
     if POSTCODE.match(postcode or ""):
         return None
     return Refusal(
-        rule="REG-1", field="postcode", message="Enter a Dutch postcode: four digits and two letters, like 1012 AB."
+        rule="REG-1", field="postcode", message=_("Enter a Dutch postcode: four digits and two letters, like 1012 AB.")
     )
 
 
@@ -32,5 +34,5 @@ def move_date_not_in_future(moved_in_on: date, today: date) -> Refusal | None:
     return Refusal(
         rule="REG-8",
         field="moved_in_on",
-        message="The move date cannot be in the future; report the move once you live at the new address.",
+        message=_("The move date cannot be in the future; report the move once you live at the new address."),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts import rules
 from accounts.models import Address, Subscriber
@@ -55,6 +56,6 @@ def report_move(
             )
     except IntegrityError:
         raise Refused(
-            Refusal(rule="REG-8", field="moved_in_on", message="A move on this date has already been reported.")
+            Refusal(rule="REG-8", field="moved_in_on", message=_("A move on this date has already been reported."))
         ) from None
     return address

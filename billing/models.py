@@ -276,6 +276,7 @@ class Invoice(models.Model):
         return self.number
 
 
+@pghistory.track()
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     description = models.CharField(_("description"), max_length=200)

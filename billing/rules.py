@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from flex import clock
 from flex.refusals import Refusal
 
@@ -27,7 +30,7 @@ def prepayment_received(subscription: Subscription) -> Refusal | None:
     paid = subscription.invoices.filter(kind=InvoiceKind.PREPAYMENT, status=InvoiceStatus.PAID).exists()
     if paid:
         return None
-    return Refusal(rule="REG-7", message="The first 3 monthly fees have not been paid yet.")
+    return Refusal(rule="REG-7", message=_("The first 3 monthly fees have not been paid yet."))
 
 
 def within_withdrawal_period(subscription: Subscription) -> Refusal | None:
@@ -41,7 +44,8 @@ def within_withdrawal_period(subscription: Subscription) -> Refusal | None:
         return None
     return Refusal(
         rule="WD-1",
-        message=f"The 14-day withdrawal period ended on {last_day:%d-%m-%Y}; you can still cancel with notice.",
+        message=_("The 14-day withdrawal period ended on %(day)s; you can still cancel with notice.")
+        % {"day": f"{last_day:%d-%m-%Y}"},
     )
 
 
@@ -53,7 +57,7 @@ def company_notice_ends_after_minimum_term(subscription: Subscription) -> Refusa
         return None
     return Refusal(
         rule="TERM-5",
-        message="The company can give notice without a reason only so that it ends after the minimum term.",
+        message=_("The company can give notice without a reason only so that it ends after the minimum term."),
     )
 
 
@@ -61,7 +65,10 @@ def end_date_reached(subscription: Subscription) -> Refusal | None:
     """TERM-3 (terms art. 7.1): return instructions go out when the notice period ends."""
     if subscription.end_date and clock.today() >= subscription.end_date:
         return None
-    return Refusal(rule="TERM-3", message=f"The subscription runs until {subscription.end_date:%d-%m-%Y}.")
+    return Refusal(
+        rule="TERM-3",
+        message=_("The subscription runs until %(day)s.") % {"day": f"{subscription.end_date:%d-%m-%Y}"},
+    )
 
 
 def all_units_returned(subscription: Subscription) -> Refusal | None:
@@ -71,5 +78,10 @@ def all_units_returned(subscription: Subscription) -> Refusal | None:
         return None
     return Refusal(
         rule="TERM-3",
-        message=f"{outstanding} unit(s) have not been received back by the warehouse yet.",
+        message=ngettext(
+            "%(count)d unit has not been received back by the warehouse yet.",
+            "%(count)d units have not been received back by the warehouse yet.",
+            outstanding,
+        )
+        % {"count": outstanding},
     )

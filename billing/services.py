@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from accounts.models import Subscriber
@@ -45,13 +46,17 @@ def create_subscription(
             Refusal(
                 rule="PLAN-4",
                 field="addons",
-                message=f"At most {settings.FLEX['MAX_ADDONS_HELD']} add-ons per subscription.",
+                message=_("At most %(count)d add-ons per subscription.") % {"count": settings.FLEX["MAX_ADDONS_HELD"]},
             )
         )
     not_addons = [p.name for p in addons if not p.is_addon_eligible]
     if not_addons:
         raise Refused(
-            Refusal(rule="PLAN-4", field="addons", message=f"Not available as an add-on: {', '.join(not_addons)}.")
+            Refusal(
+                rule="PLAN-4",
+                field="addons",
+                message=_("Not available as an add-on: %(products)s.") % {"products": ", ".join(not_addons)},
+            )
         )
     try:
         with transaction.atomic(), history_context(actor, "create_subscription"):
@@ -68,7 +73,7 @@ def create_subscription(
             Refusal(
                 rule="REG-9",
                 field="subscriber",
-                message="This subscriber already has a subscription; there can be only one.",
+                message=_("This subscriber already has a subscription; there can be only one."),
             )
         ) from None
     _email_invoice_on_commit(invoice)
@@ -129,7 +134,7 @@ def record_payment(invoice_id: int, *, amount: Decimal, method: str, provider_re
     counts once. The invoice is paid when its payments cover the total."""
     amount = to_money(amount)
     if amount <= 0:
-        raise Refused(Refusal(rule="PAY-1", field="amount", message="A payment must be a positive amount."))
+        raise Refused(Refusal(rule="PAY-1", field="amount", message=_("A payment must be a positive amount.")))
     existing = Payment.objects.filter(provider_reference=provider_reference).first()
     if existing:
         return existing
@@ -184,7 +189,7 @@ def terminate_immediately(subscription_id: int, *, ground: str, actor: Actor, re
             Refusal(
                 rule="TERM-6",
                 field="ground",
-                message="Choose one of the grounds of terms art. 7.3 to terminate at once.",
+                message=_("Choose one of the grounds of terms art. 7.3 to terminate at once."),
             )
         )
     return transition_and_save(

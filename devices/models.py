@@ -99,6 +99,7 @@ class Plan(models.Model):
         return f"{self.name} (v{self.version})"
 
 
+@pghistory.track()
 class PlanItem(models.Model):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="plan_items")

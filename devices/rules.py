@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from flex.refusals import Refusal
 
 if TYPE_CHECKING:
@@ -17,6 +19,6 @@ def inspection_passed(unit: DeviceUnit) -> Refusal | None:
     return Refusal(
         rule="PLAN-1",
         field="inspection_passed",
-        message=f"Unit {unit.serial_number} can only be restocked after it passed inspection "
-        "(tested, cleaned and complete).",
+        message=_("Unit %(serial)s can only be restocked after it passed inspection (tested, cleaned and complete).")
+        % {"serial": unit.serial_number},
     )

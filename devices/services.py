@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from devices.models import DeviceUnit, Product
 from flex.audit.trail import Actor, history_context, record
@@ -17,7 +18,9 @@ def register_stock(*, sku: str, serial_numbers: list[str], condition: str, actor
     """
     product = Product.objects.filter(sku=sku).first()
     if product is None:
-        raise Refused(Refusal(rule="PLAN-1", field="sku", message=f"There is no product with SKU {sku}."))
+        raise Refused(
+            Refusal(rule="PLAN-1", field="sku", message=_("There is no product with SKU %(sku)s.") % {"sku": sku})
+        )
     cleaned = [serial.strip().upper() for serial in serial_numbers]
     duplicates = sorted({s for s in cleaned if cleaned.count(s) > 1})
     if duplicates:
@@ -25,7 +28,8 @@ def register_stock(*, sku: str, serial_numbers: list[str], condition: str, actor
             Refusal(
                 rule="PLAN-1",
                 field="serial_numbers",
-                message=f"Serial numbers appear twice in this delivery: {', '.join(duplicates)}.",
+                message=_("Serial numbers appear twice in this delivery: %(serials)s.")
+                % {"serials": ", ".join(duplicates)},
             )
         )
     try:
@@ -38,7 +42,11 @@ def register_stock(*, sku: str, serial_numbers: list[str], condition: str, actor
     except IntegrityError:
         known = list(DeviceUnit.objects.filter(serial_number__in=cleaned).values_list("serial_number", flat=True))
         raise Refused(
-            Refusal(rule="PLAN-1", field="serial_numbers", message=f"Already registered: {', '.join(sorted(known))}.")
+            Refusal(
+                rule="PLAN-1",
+                field="serial_numbers",
+                message=_("Already registered: %(serials)s.") % {"serials": ", ".join(sorted(known))},
+            )
         ) from None
     return units
 
@@ -59,7 +67,11 @@ def record_inspection(unit_id: int, *, passed: bool, note: str, actor: Actor) ->
         unit = DeviceUnit.objects.select_for_update().get(pk=unit_id)
         if unit.status != "inspecting":
             raise Refused(
-                Refusal(rule="TERM-9", field="status", message=f"Unit {unit.serial_number} is not being inspected.")
+                Refusal(
+                    rule="TERM-9",
+                    field="status",
+                    message=_("Unit %(serial)s is not being inspected.") % {"serial": unit.serial_number},
+                )
             )
         unit.inspection_passed, unit.inspection_note = passed, note
         unit.save(update_fields=["inspection_passed", "inspection_note"])

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django_fsm import FSMFieldMixin, Transition
 
 from flex.refusals import Refusal, Refused
@@ -52,6 +54,12 @@ def _meta(instance: models.Model, name: str):
     return meta
 
 
+def transition_label(instance: models.Model, name: str) -> str:
+    """The human name of a transition, in the active language."""
+    any_transition = next(iter(_meta(instance, name).transitions.values()))
+    return str(any_transition.custom.get("label", name.replace("_", " ")))
+
+
 def state_label(instance: models.Model, fsm_field: FSMFieldMixin) -> str:
     return str(dict(fsm_field.flatchoices).get(fsm_field.get_state(instance), fsm_field.get_state(instance)))
 
@@ -66,15 +74,19 @@ def refusal_of(instance: models.Model, name: str) -> Refusal | None:
     if not meta.has_transition(state):
         return Refusal(
             rule=rule,
-            message=f"{str(label).capitalize()} is not possible while the "
-            f"{instance._meta.verbose_name} is {state_label(instance, meta.field)}.",
+            message=_("%(action)s is not possible while the %(thing)s is %(state)s.")
+            % {
+                "action": capfirst(label),
+                "thing": instance._meta.verbose_name,
+                "state": state_label(instance, meta.field),
+            },
         )
     transition = meta.get_transition(state)
     for condition in transition.conditions:
         check = getattr(condition, "rule_check", None)
         refusal = check(instance) if check else None
         if check is None and not condition(instance):
-            refusal = Refusal(rule=rule, message=f"{str(label).capitalize()} is not possible now.")
+            refusal = Refusal(rule=rule, message=_("%(action)s is not possible now.") % {"action": capfirst(label)})
         if refusal is not None:
             return refusal
     return None
@@ -134,3 +146,18 @@ def transition_and_save(
         rule = _meta(instance, name).transitions
         record(actor, name, instance, rule=next(iter(rule.values())).custom["rule"], reason=reason)
     return instance
+
+
+def state_diagram(model: type[models.Model]) -> str:
+    """A Mermaid state diagram of the model's state machines, drawn from the declared transitions, so
+    the documentation cannot drift from the code. Each arrow names the transition and its rule."""
+    lines = ["stateDiagram-v2"]
+    for fsm_field in fsm_fields(model):
+        lines.append(f"    [*] --> {fsm_field.default}")
+        for state, label in fsm_field.flatchoices:
+            lines.append(f"    {state} : {label}")
+        for transition in fsm_field.get_all_transitions(model):
+            sources = [transition.source] if transition.source not in ("*", "+") else []
+            for source in sources:
+                lines.append(f"    {source} --> {transition.target} : {transition.name} ({transition.custom['rule']})")
+    return "\n".join(lines) + "\n"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "sequences",
+    "flex",  # project-wide commands and template tags
     "flex.audit",
     "accounts",
     "devices",
@@ -123,7 +124,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = LOCAL_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "flex" / "static"]
+# flex/static is found as the static folder of the "flex" app.
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise looks here even before collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -140,10 +143,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://localhost/"
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or None)
 # Without a broker, tasks run in-process at enqueue time: the embedded default of `make run`.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL == "memory://")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL.startswith("memory://"))
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it on the queue for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -188,17 +191,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "PartnerKey": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Api-Key <prefix>.<secret>`",
-            }
-        }
-    },
-    "SECURITY": [{"PartnerKey": []}],
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from flex import fsm
 from flex.audit.trail import Actor
@@ -82,6 +83,9 @@ class TransitionAdminMixin(admin.ModelAdmin):
         except Refused as refused:
             self.message_user(request, str(refused.refusal), messages.ERROR)
         else:
-            self.message_user(request, f"{obj}: {name.replace('_', ' ')} done.", messages.SUCCESS)
+            action = fsm.transition_label(obj, name)
+            self.message_user(
+                request, _("%(object)s: %(action)s done.") % {"object": obj, "action": action}, messages.SUCCESS
+            )
         info = self.opts.app_label, self.opts.model_name
         return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -8,8 +9,19 @@ admin.site.site_header = "Flex back office"
 admin.site.site_title = "Flex back office"
 admin.site.index_title = "Operations"
 
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on every page, the admin's too."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs):
+        return static("flex/favicon.svg")  # at request time: the manifest exists only after collectstatic
+
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
+    path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include(("flex.portal_urls", "portal"))),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import Partner, PartnerApiKey
@@ -68,3 +69,18 @@ class HasScope(permissions.BasePermission):
             self.message = f"This API key lacks the scope '{needed}'."
             return False
         return True
+
+
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    """Describes the key header in the OpenAPI schema (drf-spectacular finds it by subclassing)."""
+
+    target_class = PartnerKeyAuthentication
+    name = "PartnerKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <prefix>.<secret>`: one key per partner, with scopes.",
+        }

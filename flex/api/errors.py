@@ -29,6 +29,9 @@ def _field_errors(detail, prefix: str = "") -> list[dict[str, str]]:
     errors = []
     if isinstance(detail, dict):
         for name, value in detail.items():
+            if isinstance(name, int) or str(name).isdigit():
+                errors += _field_errors(value, f"{prefix}[{name}]")
+                continue
             field = name if name != "non_field_errors" else ""
             errors += _field_errors(value, f"{prefix}.{field}" if prefix and field else (field or prefix))
     elif isinstance(detail, list):

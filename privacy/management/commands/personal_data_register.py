@@ -21,4 +21,7 @@ class Command(BaseCommand):
             for row in rows:
                 writer.writerow([row.model, row.field, row.personal, row.category, row.erasure, row.note])
             return
-        self.stdout.write(register.as_markdown(rows), ending="")
+        if options["personal_only"]:
+            self.stdout.write(register.as_markdown(rows), ending="")
+        else:
+            self.stdout.write(register.document(), ending="")

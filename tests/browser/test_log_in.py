@@ -1,0 +1,57 @@
+"""A subscriber logs in to the portal and a staff member to the admin, in a real browser."""
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts import roles
+from tests.factories import AddressFactory, DeviceUnitFactory, PlanFactory, ProductFactory, UserFactory, subscribe
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery"
+
+
+def test_subscriber_logs_in_sees_their_devices_switches_to_english_and_logs_out(live_server, page):
+    soundbar = ProductFactory(name="Beam Gen 2")
+    plan = PlanFactory(name="Cinema", items=[(soundbar, 1)])
+    unit = DeviceUnitFactory(product=soundbar, serial_number="SN-BEAM-0042")
+    subscription = subscribe(AddressFactory().subscriber, plan, delivered_on=date(2026, 1, 10), units=[unit])
+
+    page.goto(f"{live_server.url}/portal/")
+    expect(page.get_by_role("heading", name="Inloggen bij Flex")).to_be_visible()
+    page.get_by_label("E-mail").fill(subscription.subscriber.user.email)
+    page.get_by_label("Wachtwoord").fill("wrong")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="Je abonnement")).to_be_visible()
+    expect(page.get_by_role("cell", name="SN-BEAM-0042")).to_be_visible()
+    expect(page.get_by_role("cell", name=subscription.invoices.get().number)).to_be_visible()
+
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Your subscription")).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to Flex")).to_be_visible()
+
+
+def test_staff_member_logs_in_to_the_admin_and_gives_notice_with_a_button(live_server, page):
+    subscription = subscribe(AddressFactory().subscriber, delivered_on=date(2026, 1, 10))
+    agent = UserFactory(role=roles.CUSTOMER_SERVICE)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("E-mail").fill(agent.email)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    page.get_by_role("link", name="Abonnementen").first.click()
+    page.get_by_role("link", name=str(subscription.pk), exact=True).click()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Opzeggen", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("opzeggen uitgevoerd")
+    subscription.refresh_from_db()
+    assert subscription.status == "notice_given"

@@ -1,0 +1,98 @@
+"""Running Flex: the embedded default with nothing configured, production settings that pass
+`check --deploy`, and demo data that can be loaded any number of times."""
+
+import os
+import secrets
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from accounts import roles
+from accounts.models import User
+from billing.models import Subscription
+from devices.models import Plan, Product
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def manage(*args, **env):
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=base | env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_with_nothing_set_flex_runs_on_sqlite_eager_tasks_and_mail_files(tmp_path):
+    probe = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND, s.DEBUG)"
+    )
+    result = manage("shell", "-c", probe, FLEX_LOCAL_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    engine, eager, mail, debug = result.stdout.splitlines()[-1].split()
+    assert engine == "django.db.backends.sqlite3"
+    assert eager == "True"
+    assert mail == "django.core.mail.backends.filebased.EmailBackend"
+    assert debug == "True"
+
+
+def test_production_settings_pass_check_deploy_without_a_warning():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="flex.example",
+        DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flex"),
+        REDIS_URL="redis://127.0.0.1:6379/15",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", DEBUG="0", ALLOWED_HOSTS="flex.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.django_db
+def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(travel):
+    travel("2026-11-24")
+    call_command("seed_demo", stdout=StringIO())
+    counted = [
+        "accounts.User",
+        "accounts.Subscriber",
+        "accounts.Address",
+        "devices.Product",
+        "devices.Plan",
+        "devices.DeviceUnit",
+        "billing.Subscription",
+        "billing.Invoice",
+        "billing.Payment",
+        "accounts.PartnerApiKey",
+    ]
+    first = {label: apps.get_model(label).objects.count() for label in counted}
+    call_command("seed_demo", stdout=StringIO())
+    assert {label: apps.get_model(label).objects.count() for label in counted} == first
+
+    assert {"Roam 2", "One", "Sub Mini", "Era 100", "Era 300"} <= set(
+        Product.objects.filter(is_addon_eligible=True).values_list("name", flat=True).distinct()
+    )
+    assert Plan.objects.count() >= 3
+    assert set(Subscription.objects.values_list("status", flat=True)) >= {
+        "pending_delivery",
+        "active",
+        "notice_given",
+        "terminated",
+        "withdrawn",
+    }
+    for role in roles.ROLE_PERMISSIONS:
+        assert User.objects.filter(groups__name=role, is_staff=True).exists(), role

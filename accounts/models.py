@@ -92,6 +92,14 @@ class Subscriber(models.Model):
     )
     email = models.EmailField(_("e-mail"))
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    verified_identity = models.CharField(
+        _("verified identity"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_("The identity provider's pseudonymous reference for this person (REG-4 matching)."),
+    )
+    identity_verified_at = models.DateTimeField(_("identity verified"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -119,10 +127,9 @@ class Subscriber(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
     def age_on(self, day: date) -> int | None:
-        if self.date_of_birth is None:
-            return None
-        born = self.date_of_birth
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        from accounts.rules import age_on
+
+        return None if self.date_of_birth is None else age_on(self.date_of_birth, day)
 
 
 @pghistory.track()
@@ -213,3 +220,29 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status or 'in progress'}"
+
+
+@pghistory.track()
+class Disclosure(models.Model):
+    """Personal data handed to a partner (PRIV-1, terms art. 9.2): who, which categories, why, when.
+
+    Written in the same transaction as the call's outcome, or before a call whose outcome may be lost,
+    so that no disclosure goes unrecorded. The subscriber link is cleared, not the row, on erasure.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="disclosures")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="disclosures"
+    )
+    categories = models.JSONField(_("data categories"), default=list)
+    purpose = models.CharField(_("purpose"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=100, blank=True, help_text=_("What it was for."))
+    at = models.DateTimeField(_("disclosed at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("disclosure")
+        verbose_name_plural = _("disclosures")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.partner} – {self.purpose}"

@@ -27,8 +27,13 @@ _VIEW_BILLING = _crud(
     "invoice",
     "invoiceline",
     "payment",
+    "application",
+    "applicationcheck",
+    "applicationaddon",
+    "termsversion",
     actions=("view",),
 )
+_VIEW_SHIPPING = _crud("devices", "shipment", "shipmentitem", "trackingevent", actions=("view",))
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     CUSTOMER_SERVICE: _VIEW_PEOPLE
@@ -39,8 +44,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "billing.change_subscription",
         "billing.withdraw_subscription",
         "billing.give_notice_subscription",
+        "billing.review_application",  # REG-6: customer service decides on applications
         "devices.report_lost_deviceunit",
-    },
+    }
+    | _VIEW_SHIPPING,
     WAREHOUSE: _VIEW_CATALOGUE
     | _crud("devices", "deviceunit")
     | {
@@ -48,17 +55,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "devices.write_off_deviceunit",
         "devices.report_lost_deviceunit",
         "billing.view_subscriptionunit",
-    },
+    }
+    | _VIEW_SHIPPING,
     FINANCE: _VIEW_PEOPLE
     | _VIEW_CATALOGUE
     | _VIEW_BILLING
     | _crud("devices", "product", "productprice", "plan", "planitem")
-    | _crud("billing", "payment")
+    | _crud("billing", "payment", "termsversion")
     | {"billing.terminate_subscription"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
-    | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user"}
-    | _crud("privacy", "disclosure", actions=("view",)),
+    | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}
+    | _crud("accounts", "disclosure", actions=("view",)),
     ADMIN: set(),  # every permission: filled in below
 }
 

@@ -11,6 +11,8 @@ from flex.refusals import Refusal
 
 # A Dutch postcode: four digits (no leading zero) and two capitals; SA, SD and SS are never issued.
 POSTCODE = re.compile(r"^[1-9][0-9]{3} ?(?!SA|SD|SS)[A-Z]{2}$")
+# A KvK (Chamber of Commerce) number: 8 digits (Handelsregisterbesluit 2008, art. 9).
+KVK_NUMBER = re.compile(r"^[0-9]{8}$")
 
 
 def normalise_postcode(raw: str) -> str:
@@ -36,3 +38,28 @@ def move_date_not_in_future(moved_in_on: date, today: date) -> Refusal | None:
         field="moved_in_on",
         message=_("The move date cannot be in the future; report the move once you live at the new address."),
     )
+
+
+# REG-1 (terms art. 1.1.1): an applicant is 18 or older; PRIV-5: under 16, nothing is kept.
+ADULT_AGE = 18
+CHILD_AGE = 16
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def adult_applicant(born: date, day: date) -> Refusal | None:
+    """REG-1 (terms art. 1.1.1): 18 or older on the application date; on the 18th birthday itself, yes."""
+    if age_on(born, day) >= ADULT_AGE:
+        return None
+    return Refusal(
+        rule="REG-1",
+        field="date_of_birth",
+        message=_("You must be 18 or older to take out a Flex subscription."),
+    )
+
+
+def is_child(born: date, day: date) -> bool:
+    """PRIV-5: under 16, so nothing about the person may be kept beyond the refusal record."""
+    return age_on(born, day) < CHILD_AGE

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts import rules
-from accounts.models import Address, Subscriber
+from accounts.models import Address, Disclosure, Partner, Subscriber
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.refusals import Refusal, Refused
@@ -59,3 +59,22 @@ def report_move(
             Refusal(rule="REG-8", field="moved_in_on", message=_("A move on this date has already been reported."))
         ) from None
     return address
+
+
+def log_disclosure(
+    partner_code: str, *, kind: str, subscriber: Subscriber | None, categories: list[str], purpose: str, reference: str
+) -> Disclosure:
+    """Record that personal data went to a partner (PRIV-1, terms art. 9.2): who, what, why, when.
+
+    Call it in the transaction that sends, or before the call, so no disclosure goes unrecorded. A
+    partner row that does not exist yet is created: a missing row must never lose a disclosure.
+    """
+    partner, _created = Partner.objects.get_or_create(code=partner_code, defaults={"name": partner_code, "kind": kind})
+    return Disclosure.objects.create(
+        partner=partner,
+        subscriber=subscriber,
+        categories=sorted(categories),
+        purpose=purpose,
+        reference=reference,
+        at=clock.now(),
+    )

@@ -2,13 +2,20 @@ from django.contrib import admin
 
 from billing import services
 from billing.models import (
+    Application,
+    ApplicationAddOn,
+    ApplicationCheck,
+    ApplicationStatus,
     Invoice,
     InvoiceLine,
     Payment,
+    RefusalReason,
+    RefusalRecord,
     Subscription,
     SubscriptionAddOn,
     SubscriptionUnit,
     TerminationGround,
+    TermsVersion,
 )
 from flex.transition_admin import TransitionAdminMixin
 
@@ -112,8 +119,14 @@ class PaymentInline(admin.TabularInline):
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = ["number", "subscriber", "kind", "issue_date", "due_date", "gross_total", "status", "emailed_at"]
     list_filter = ["status", "kind", "issue_date"]
-    search_fields = ["number", "subscription__subscriber__last_name", "subscription__subscriber__organisation_name"]
-    list_select_related = ["subscription__subscriber"]
+    search_fields = [
+        "number",
+        "subscription__subscriber__last_name",
+        "subscription__subscriber__organisation_name",
+        "application__reference",
+        "application__subscriber__last_name",
+    ]
+    list_select_related = ["subscription__subscriber", "application__subscriber"]
     date_hierarchy = "issue_date"
     inlines = [InvoiceLineInline, PaymentInline]
 
@@ -123,7 +136,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="subscriber", ordering="subscription__subscriber__last_name")
     def subscriber(self, invoice):
-        return invoice.subscription.subscriber
+        return (invoice.subscription or invoice.application).subscriber
 
 
 @admin.register(InvoiceLine)
@@ -160,3 +173,135 @@ class SubscriptionUnitAdmin(admin.ModelAdmin):
     list_display = ["unit", "subscription", "allocated_at", "returned_at"]
     list_select_related = ["unit__product", "subscription__subscriber", "subscription__plan"]
     search_fields = ["unit__serial_number", "subscription__subscriber__last_name"]
+
+
+class CheckInline(admin.TabularInline):
+    model = ApplicationCheck
+    extra = 0
+    fields = ["kind", "outcome", "detail", "attempts", "checked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ApplicationAddOnInline(admin.TabularInline):
+    model = ApplicationAddOn
+    extra = 0
+    fields = ["product"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ApplicationInvoiceInline(InvoiceInline):
+    fk_name = "application"
+
+
+class AwaitingReviewFirst(admin.SimpleListFilter):
+    """The review queue: applications waiting for a decision, oldest first (REG-6)."""
+
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("review", "Review queue (oldest first)"),
+            ("stock", "Awaiting stock"),
+            ("unavailable", "Check unavailable"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "review":
+            return queryset.filter(status=ApplicationStatus.AWAITING_REVIEW).order_by("submitted_at", "id")
+        if self.value() == "stock":
+            return queryset.filter(status=ApplicationStatus.AWAITING_STOCK).order_by("decided_at", "id")
+        if self.value() == "unavailable":
+            return queryset.filter(checks__outcome="unavailable").distinct()
+        return queryset
+
+
+@admin.register(Application)
+class ApplicationAdmin(TransitionAdminMixin):
+    list_display = [
+        "reference",
+        "subscriber",
+        "plan",
+        "status",
+        "submitted_at",
+        "waiting",
+        "check_summary",
+        "payment_method",
+        "refusal_rule",
+    ]
+    list_filter = [AwaitingReviewFirst, "status", "payment_method", "plan", "refusal_reason"]
+    search_fields = ["reference", "subscriber__last_name", "subscriber__organisation_name", "subscriber__email"]
+    list_select_related = ["subscriber", "plan"]
+    ordering = ["submitted_at", "id"]
+    date_hierarchy = "submitted_at"
+    readonly_fields = [f.name for f in Application._meta.fields if f.name != "id"]
+    inlines = [CheckInline, ApplicationAddOnInline, ApplicationInvoiceInline]
+    actions = ["retry_unavailable_checks"]
+    transition_services = {
+        "accept": services.accept_application,
+        "refuse": services.refuse_application,
+    }
+    transition_choices = {"refuse": ("refusal_reason", RefusalReason.choices)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("checks")
+
+    def has_add_permission(self, request):
+        return False  # applications come from the sign-up wizard
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="waiting")
+    def waiting(self, application):
+        from flex import clock
+
+        if application.status != ApplicationStatus.AWAITING_REVIEW or not application.submitted_at:
+            return ""
+        hours = int((clock.now() - application.submitted_at).total_seconds() // 3600)
+        return f"{hours // 24} d {hours % 24} h"
+
+    @admin.display(description="checks")
+    def check_summary(self, application):
+        symbols = {"passed": "✔", "failed": "✘", "pending": "…", "unavailable": "?"}
+        return " ".join(f"{symbols[c.outcome]}{c.rule}" for c in application.checks.all())
+
+    @admin.action(description="Run unavailable checks again", permissions=["review"])
+    def retry_unavailable_checks(self, request, queryset):
+        from flex.audit.trail import Actor
+
+        count = sum(
+            services.retry_checks(pk, actor=Actor.of_user(request.user)) for pk in queryset.values_list("pk", flat=True)
+        )
+        self.message_user(request, f"{count} checks started again.")
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("billing.review_application")
+
+
+@admin.register(TermsVersion)
+class TermsVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "title", "in_force_from", "url"]
+    ordering = ["-in_force_from"]
+
+
+@admin.register(RefusalRecord)
+class RefusalRecordAdmin(admin.ModelAdmin):
+    """PRIV-5: what is kept of an applicant under 16 (nothing about the person)."""
+
+    list_display = ["refused_on", "rule", "reason", "stage"]
+    list_filter = ["rule", "stage"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

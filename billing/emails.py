@@ -7,7 +7,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from billing.models import Invoice
+from billing.models import Application, ApplicationStatus, Invoice
 from flex import clock
 
 
@@ -16,12 +16,12 @@ def send_invoice(invoice_id: int) -> bool:
     with transaction.atomic():
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
-            .select_related("subscription__subscriber", "subscription__plan")
+            .select_related("subscription__subscriber", "application__subscriber")
             .get(pk=invoice_id)
         )
         if invoice.emailed_at is not None:
             return False
-        subscriber = invoice.subscription.subscriber
+        subscriber = (invoice.subscription or invoice.application).subscriber
         with translation.override("nl"):
             body = render_to_string(
                 "billing/email/invoice.txt",
@@ -30,4 +30,38 @@ def send_invoice(invoice_id: int) -> bool:
         EmailMessage(subject=f"Flex factuur {invoice.number}", body=body, to=[subscriber.email]).send()
         invoice.emailed_at = clock.now()
         invoice.save(update_fields=["emailed_at"])
+    return True
+
+
+def send_application_decision(application_id: int) -> bool:
+    """Tell the applicant the decision by e-mail (PAY-8): the order confirmation with what ships and
+    what it costs, or the refusal with the rule and article. Sent once per decision."""
+    from flex.rulebook import article_of
+
+    with transaction.atomic():
+        application = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("subscriber", "plan", "subscription")
+            .get(pk=application_id)
+        )
+        accepted = application.status not in (ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN)
+        if application.decision_emailed_at is not None or application.decided_at is None:
+            return False
+        template = "billing/email/order_confirmation.txt" if accepted else "billing/email/refusal.txt"
+        context = {
+            "application": application,
+            "subscriber": application.subscriber,
+            "addons": [a.product for a in application.addons.select_related("product")],
+            "article": article_of(application.refusal_rule) if application.refusal_rule else "",
+        }
+        with translation.override("nl"):
+            body = render_to_string(template, context)
+            subject = (
+                f"Flex: je bestelling {application.reference} is geaccepteerd"
+                if accepted
+                else f"Flex: je aanvraag {application.reference}"
+            )
+        EmailMessage(subject=subject, body=body, to=[application.subscriber.email]).send()
+        application.decision_emailed_at = clock.now()
+        application.save(update_fields=["decision_emailed_at"])
     return True

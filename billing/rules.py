@@ -85,3 +85,85 @@ def all_units_returned(subscription: Subscription) -> Refusal | None:
         )
         % {"count": outstanding},
     )
+
+
+def valid_iban(iban: str) -> Refusal | None:
+    """PAY-1 / REG-7 (terms art. 2.3.2, 8.2): a SEPA mandate needs a valid IBAN (checksum, length, country)."""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    try:
+        parsed = IBAN(iban)
+    except SchwiftyException:
+        return Refusal(
+            rule="REG-7",
+            field="iban",
+            message=_("This is not a valid IBAN; check the letters and digits, e.g. NL91 ABNA 0417 1643 00."),
+        )
+    if not parsed.in_sepa_zone:
+        return Refusal(rule="REG-7", field="iban", message=_("SEPA direct debit needs an account in the SEPA area."))
+    return None
+
+
+def terms_accepted(application) -> Refusal | None:
+    """REG-2 (terms art. 2.1): the applicant accepted the current terms version; recorded when and from where."""
+    if application.terms_version_id and application.terms_accepted_at:
+        return None
+    return Refusal(rule="REG-2", field="accept_terms", message=_("Accept the general terms to apply."))
+
+
+def payment_authorisation_given(application) -> Refusal | None:
+    """REG-7 (terms art. 2.3.2): a SEPA mandate with a valid IBAN and holder, or a card, is on file."""
+    from billing.models import PaymentMethod
+
+    if application.payment_method == PaymentMethod.CARD:
+        return None
+    if application.payment_method == PaymentMethod.SEPA_DIRECT_DEBIT and application.mandate_signed_at:
+        return valid_iban(application.iban)
+    return Refusal(
+        rule="REG-7", field="payment_method", message=_("Choose how you will pay: SEPA direct debit or card.")
+    )
+
+
+def checks_complete(application) -> Refusal | None:
+    """REG-6: staff review an application once every check has an outcome."""
+    from billing.models import CheckKind, CheckOutcome
+
+    done = {c.kind for c in application.checks.all() if c.outcome != CheckOutcome.PENDING}
+    missing = [str(CheckKind(kind).label) for kind in CheckKind.values if kind not in done]
+    if not missing:
+        return None
+    return Refusal(rule="REG-6", message=_("Checks still running: %(checks)s.") % {"checks": ", ".join(missing)})
+
+
+def checks_passed(application) -> Refusal | None:
+    """REG-7 and REG-1/4/5/9: accepted only when every check passed; the first failing check names its rule."""
+    from billing.models import CHECK_RULES, CheckKind, CheckOutcome
+
+    outcomes = {c.kind: c for c in application.checks.all()}
+    for kind in CheckKind.values:
+        check = outcomes.get(kind)
+        if check is None or check.outcome != CheckOutcome.PASSED:
+            state = check.get_outcome_display() if check else _("not run")
+            return Refusal(
+                rule=CHECK_RULES[kind],
+                message=_("Cannot accept: check “%(check)s” is %(state)s.")
+                % {"check": CheckKind(kind).label, "state": state},
+            )
+    return None
+
+
+def identity_verified(application) -> Refusal | None:
+    """REG-7 (terms art. 2.3.3): identity is verified through the identity provider (iDIN)."""
+    if application.subscriber.identity_verified_at:
+        return None
+    return Refusal(rule="REG-7", field="identity", message=_("Verify your identity with your bank (iDIN) first."))
+
+
+def prepayment_paid(application) -> Refusal | None:
+    """REG-7 / TERM-1 (terms art. 2.3.1, 1.1.5): the first 3 monthly fees are paid upfront."""
+    from billing.models import InvoiceKind, InvoiceStatus
+
+    if application.invoices.filter(kind=InvoiceKind.PREPAYMENT, status=InvoiceStatus.PAID).exists():
+        return None
+    return Refusal(rule="REG-7", field="prepayment", message=_("The first 3 monthly fees have not been paid yet."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from billing.models import LIVE_STATUSES, Invoice, Subscription, SubscriptionAddOn, SubscriptionUnit
 from devices.models import Product, ProductPrice
@@ -32,7 +32,7 @@ def active_addons(subscription: Subscription) -> QuerySet[SubscriptionAddOn]:
 
 def subscriber_invoices(subscriber) -> QuerySet[Invoice]:
     return (
-        Invoice.objects.filter(subscription__subscriber=subscriber)
+        Invoice.objects.filter(Q(subscription__subscriber=subscriber) | Q(application__subscriber=subscriber))
         .prefetch_related(Prefetch("lines"))
         .order_by("-issue_date", "-number")
     )
@@ -53,3 +53,50 @@ def monthly_fee(subscription: Subscription, day: date | None = None) -> Decimal:
     for addon in active_addons(subscription):
         total += price_on(addon.product, day).addon_monthly_fee or Decimal("0")
     return total
+
+
+def application_stage(application) -> dict[str, str]:
+    """Where an application stands, for the applicant: a key for styling and a sentence."""
+    from django.utils.translation import gettext as _
+
+    from billing.models import ApplicationStatus
+
+    shipment = application.shipment
+    subscription = application.subscription
+    if shipment is not None and shipment.status == "delivered":
+        day = subscription.start_date if subscription else None
+        return {
+            "key": "delivered",
+            "text": _("Delivered on %(day)s. Enjoy!") % {"day": f"{day:%d-%m-%Y}" if day else ""},
+        }
+    if shipment is not None and shipment.status == "shipped":
+        return {
+            "key": "shipped",
+            "text": _("Shipped with %(carrier)s, tracking code %(code)s.")
+            % {"carrier": shipment.carrier, "code": shipment.tracking_code},
+        }
+    AS = ApplicationStatus  # noqa: N806
+    texts = {
+        AS.DRAFT: _("Not submitted yet: finish the steps of the sign-up."),
+        AS.SUBMITTED: _("Submitted: the checks start in a moment."),
+        AS.CHECKING: _("Checks running: identity, credit, payment and address."),
+        AS.AWAITING_REVIEW: _("Under review by our team; you hear from us by e-mail."),
+        AS.ACCEPTED: _("Accepted: your subscription is concluded and your devices are being reserved."),
+        AS.AWAITING_STOCK: _("Accepted: one of your devices is out of stock; we ship as soon as it arrives."),
+        AS.ALLOCATED: _("Accepted: your devices are being packed at the warehouse."),
+        AS.REFUSED: _("Refused."),
+        AS.WITHDRAWN: _("Withdrawn by you."),
+    }
+    return {"key": application.status, "text": texts[application.status]}
+
+
+def open_application(subscriber):
+    """The subscriber's latest application that is not delivered yet, for the dashboard's link."""
+    from billing.models import Application
+
+    return (
+        Application.objects.filter(subscriber=subscriber)
+        .exclude(shipment__status="delivered")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -1,9 +1,16 @@
-"""Celery tasks for billing: parse ids, call one service, nothing else."""
+"""Celery tasks for billing: parse ids, call one service, nothing else.
+
+Every task is safe to run twice or to crash halfway: the services they call check state under a row
+lock and "only once" is a unique constraint. Partner timeouts are retried with backoff.
+"""
 
 from celery import shared_task
 
 from billing import emails, services
 from flex.audit.trail import Actor
+from flex.partners import PartnerTimeout
+
+PARTNER_RETRY = {"autoretry_for": (PartnerTimeout,), "retry_backoff": True, "retry_backoff_max": 600, "max_retries": 8}
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
@@ -11,6 +18,58 @@ def send_invoice_email(invoice_id: int) -> None:
     emails.send_invoice(int(invoice_id))
 
 
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_application_decision(application_id: int) -> None:
+    emails.send_application_decision(int(application_id))
+
+
 @shared_task
 def request_due_returns() -> int:
     return services.request_due_returns(actor=Actor.system("request_due_returns"))
+
+
+@shared_task
+def run_application_checks(application_id: int) -> None:
+    for kind in services.start_checks(int(application_id), actor=Actor.system("checks")):
+        run_application_check.delay(int(application_id), kind)
+
+
+CHECK_RETRIES = 4
+
+
+@shared_task(bind=True, max_retries=CHECK_RETRIES)
+def run_application_check(self, application_id: int, kind: str) -> None:
+    actor = Actor.system(f"check:{kind}")
+    try:
+        services.run_check(int(application_id), kind, actor=actor)
+    except PartnerTimeout as timeout:
+        if self.request.retries >= CHECK_RETRIES:
+            services.mark_check_unavailable(int(application_id), kind, detail=str(timeout), actor=actor)
+            return
+        raise self.retry(exc=timeout, countdown=30 * 2**self.request.retries) from timeout
+
+
+@shared_task(**PARTNER_RETRY)
+def activate_radio_hd(subscription_id: int) -> None:
+    services.activate_radio_hd(int(subscription_id), actor=Actor.system("radio_hd"))
+
+
+@shared_task
+def allocate_application(application_id: int) -> None:
+    services.allocate_application(int(application_id), actor=Actor.system("allocation"))
+
+
+@shared_task
+def resume_awaiting_stock() -> int:
+    return services.resume_awaiting_stock(actor=Actor.system("allocation"))
+
+
+@shared_task(**PARTNER_RETRY)
+def refund_prepayment(application_id: int) -> None:
+    services.refund_prepayment(int(application_id), actor=Actor.system("refunds"))
+
+
+@shared_task(**PARTNER_RETRY)
+def deliver_sandbox_payment_webhook(body: str, signature: str) -> None:
+    """The sandbox payment provider calling our webhook, through the same code as the HTTP endpoint."""
+    services.receive_payment_webhook(body.encode(), signature)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from devices import services
-from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
+from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice, Shipment, ShipmentItem, TrackingEvent
 from flex.transition_admin import TransitionAdminMixin
 
 
@@ -71,3 +71,56 @@ class DeviceUnitAdmin(TransitionAdminMixin):
         "write_off": services.write_off_unit,
         "report_lost": services.report_unit_lost,
     }
+
+
+class ShipmentItemInline(admin.TabularInline):
+    model = ShipmentItem
+    extra = 0
+    fields = ["unit"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit__product")
+
+
+class TrackingEventInline(admin.TabularInline):
+    model = TrackingEvent
+    extra = 0
+    fields = ["occurred_at", "source", "event_id", "code", "applied", "received_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    """Outbound shipments (PLAN-6); their states move on partner messages, not by hand."""
+
+    list_display = [
+        "reference",
+        "subscriber",
+        "status",
+        "created_at",
+        "shipped_at",
+        "delivered_at",
+        "carrier",
+        "tracking_code",
+    ]
+    list_filter = ["status", "carrier"]
+    search_fields = ["reference", "tracking_code", "warehouse_order", "subscriber__last_name", "units__serial_number"]
+    list_select_related = ["subscriber"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Shipment._meta.fields if f.name != "id"]
+    inlines = [ShipmentItemInline, TrackingEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -249,3 +249,111 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
     )
     def report_lost(self) -> None:
         """Stolen, embezzled or lost (terms art. 6.2)."""
+
+
+class ShipmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    ORDERED = "ordered", _("ordered at the warehouse")
+    SHIPPED = "shipped", _("shipped")
+    DELIVERED = "delivered", _("delivered")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+SH = ShipmentStatus
+
+
+@pghistory.track()
+class Shipment(ConcurrentTransitionMixin, models.Model):
+    """Units on their way to a subscriber's physical address; shipping is free (PLAN-6).
+
+    Created with its units reserved; ordered at the warehouse partner, which confirms the serials it
+    shipped; the carrier reports tracking events up to delivery. Partner messages may come twice or
+    out of order: each event counts once and a later state is never undone by an earlier one.
+    """
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    subscriber = models.ForeignKey(
+        "accounts.Subscriber", on_delete=models.PROTECT, related_name="shipments", verbose_name=_("subscriber")
+    )
+    address = models.ForeignKey(
+        "accounts.Address", on_delete=models.PROTECT, related_name="shipments", verbose_name=_("address")
+    )
+    status = FSMField(_("status"), max_length=20, choices=ShipmentStatus.choices, default=SH.REQUESTED, protected=True)
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    units = models.ManyToManyField(DeviceUnit, through="ShipmentItem", related_name="shipments")
+    warehouse_order = models.CharField(_("warehouse order"), max_length=60, blank=True)
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    tracking_code = models.CharField(_("tracking code"), max_length=60, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @transition(field=status, source=SH.REQUESTED, target=SH.ORDERED, custom={"rule": "PLAN-6", "label": _("order")})
+    def order(self, warehouse_order: str) -> None:
+        """The warehouse partner has the order (free shipping, PLAN-6)."""
+        self.warehouse_order = warehouse_order
+
+    @transition(
+        field=status,
+        source=[SH.REQUESTED, SH.ORDERED],
+        target=SH.SHIPPED,
+        custom={"rule": "REG-7", "label": _("ship")},
+    )
+    def ship(self, carrier: str, tracking_code: str, shipped_at) -> None:
+        """Handed to the carrier; REG-7 was checked when the units were allocated."""
+        self.carrier, self.tracking_code, self.shipped_at = carrier, tracking_code, shipped_at
+
+    @transition(field=status, source=SH.SHIPPED, target=SH.DELIVERED, custom={"rule": "PLAN-6", "label": _("deliver")})
+    def deliver(self, delivered_at) -> None:
+        self.delivered_at = delivered_at
+
+
+@pghistory.track()
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    unit = models.ForeignKey(DeviceUnit, on_delete=models.PROTECT, related_name="shipment_items")
+
+    class Meta:
+        verbose_name = _("shipment item")
+        verbose_name_plural = _("shipment items")
+        constraints = [models.UniqueConstraint(fields=["shipment", "unit"], name="unit_once_per_shipment")]
+
+    def __str__(self) -> str:
+        return str(self.unit_id)
+
+
+class TrackingCode(models.TextChoices):
+    IN_TRANSIT = "in_transit", _("in transit")
+    DELIVERY_FAILED = "delivery_failed", _("delivery attempt failed")
+    DELIVERED = "delivered", _("delivered")
+
+
+@pghistory.track()
+class TrackingEvent(models.Model):
+    """A tracking message from the carrier (or warehouse) about a shipment, kept once per partner event id."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    source = models.CharField(_("source"), max_length=40, help_text=_("The partner's code."))
+    event_id = models.CharField(_("event id"), max_length=100)
+    code = models.CharField(_("code"), max_length=40)
+    occurred_at = models.DateTimeField(_("occurred"))
+    received_at = models.DateTimeField(_("received"))
+    applied = models.BooleanField(_("applied"), default=False, help_text=_("False while waiting for an earlier step."))
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["occurred_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="partner_event_counted_once")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.occurred_at:%Y-%m-%d %H:%M}"

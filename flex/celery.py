@@ -17,4 +17,10 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.request_due_returns",
         "schedule": crontab(hour=6, minute=0),
     },
+    # PLAN-2: applications waiting for stock are also retried on a clock, in case a stock signal was
+    # missed (a worker lost between the commit and the job).
+    "resume-awaiting-stock": {
+        "task": "billing.tasks.resume_awaiting_stock",
+        "schedule": crontab(minute="*/15"),
+    },
 }

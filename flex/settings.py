@@ -221,3 +221,41 @@ FLEX = {
     "TAX_RETENTION_YEARS": int(os.environ.get("FLEX_TAX_RETENTION_YEARS", "7")),  # PRIV-6
     "PERSONAL_DATA_RETENTION_MONTHS": int(os.environ.get("FLEX_PERSONAL_DATA_RETENTION_MONTHS", "6")),
 }
+# REG-6: accept an application without staff review when every check passed (off: staff decide).
+FLEX["AUTO_ACCEPT"] = env_bool("FLEX_AUTO_ACCEPT", False)
+
+
+# Partners (issue 3): each is a sandbox (default; behaves like the service, no network) or the HTTP
+# client pointed at the provider. FLEX_PARTNER_<KIND>=sandbox|http, with _URL, _KEY and _SECRET.
+def _partner(kind: str, code: str):
+    from flex.partners import PartnerConfig
+
+    prefix = f"FLEX_PARTNER_{kind.upper()}"
+    return PartnerConfig(
+        kind=kind,
+        implementation=os.environ.get(prefix, "sandbox"),
+        url=os.environ.get(f"{prefix}_URL", ""),
+        key=os.environ.get(f"{prefix}_KEY", ""),
+        secret=os.environ.get(f"{prefix}_SECRET", f"sandbox-{kind}-secret-not-for-production"),
+        partner_code=os.environ.get(f"{prefix}_CODE", code),
+    )
+
+
+FLEX_PARTNERS = {
+    "identity": _partner("identity", "idin"),
+    "credit_bureau": _partner("credit_bureau", "creditbureau"),
+    "payments": _partner("payments", "payments"),
+    "warehouse": _partner("warehouse", "warehouse"),
+    "carrier": _partner("carrier", "carrier"),
+    "radio": _partner("radio", "radiohd"),
+}
+FLEX_SANDBOX_LATENCY_MS = int(os.environ.get("FLEX_SANDBOX_LATENCY_MS", "0"))
+# The sandbox warehouse and carrier confirm shipping and delivery by themselves, as partners would.
+FLEX_SANDBOX_AUTOPILOT = env_bool("FLEX_SANDBOX_AUTOPILOT", True)
+# The creditor named on SEPA mandates (SEPA Core rulebook: name and creditor identifier, the Dutch
+# "incassant-ID" issued by the Dutch Payments Association). Set the real identifier in production.
+FLEX_CREDITOR = {
+    "name": os.environ.get("FLEX_CREDITOR_NAME", "Flex B.V."),
+    "identifier": os.environ.get("FLEX_CREDITOR_ID", "NL00ZZZ000000000000"),
+    "address": os.environ.get("FLEX_CREDITOR_ADDRESS", "Postbus 1234, 1000 AB Amsterdam"),
+}

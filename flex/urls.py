@@ -30,6 +30,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+if any(partner.implementation == "sandbox" for partner in settings.FLEX_PARTNERS.values()):
+    urlpatterns.append(path("sandbox/", include(("flex.sandbox", "sandbox"))))
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

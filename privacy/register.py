@@ -86,6 +86,8 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "kvk_number": personal(C.IDENTITY, E.LEGAL_HOLD, "public register number, on invoices"),
         "email": personal(C.CONTACT, E.ANONYMISE),
         "phone": personal(C.CONTACT, E.DELETE),
+        "verified_identity": personal(C.IDENTITY, E.DELETE, "the identity provider's pseudonym (REG-4)"),
+        "identity_verified_at": personal(C.IDENTITY, E.DELETE),
         "created_at": personal(C.CONTRACT, E.ANONYMISE),
     },
     "accounts.Address": {
@@ -117,6 +119,19 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "id", "code", "version", "name", "description", "monthly_fee", "allows_refurbished", "is_available", "products"
     ),
     "devices.PlanItem": _not_personal("id", "plan", "product", "quantity"),
+    "devices.Shipment": {
+        **_not_personal("id", "reference", "subscriber", "address", "units", "warehouse_order", "carrier"),
+        **{
+            name: personal(C.CONTRACT, E.LEGAL_HOLD, "proves what was delivered where and when")
+            for name in ("status", "status_changed_at", "tracking_code", "shipped_at", "delivered_at", "created_at")
+        },
+    },
+    "devices.ShipmentItem": {"id": N, "shipment": L, "unit": L},
+    "devices.TrackingEvent": {
+        **_not_personal("id", "shipment", "source", "event_id", "code", "applied"),
+        "occurred_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "received_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+    },
     "devices.DeviceUnit": {
         **_not_personal(
             "id",
@@ -145,6 +160,8 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "end_date": personal(C.CONTRACT, E.LEGAL_HOLD),
         "termination_ground": personal(C.CONTRACT, E.LEGAL_HOLD),
         "ended_on": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "radio_hd_reference": N,
+        "radio_hd_activated_at": personal(C.CONTRACT, E.LEGAL_HOLD),
     },
     "billing.SubscriptionAddOn": {
         "id": N,
@@ -153,6 +170,50 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "added_on": personal(C.CONTRACT, E.LEGAL_HOLD),
         "removed_on": personal(C.CONTRACT, E.LEGAL_HOLD),
     },
+    "billing.TermsVersion": _not_personal("id", "version", "in_force_from", "title", "url"),
+    "billing.Application": {
+        "id": N,
+        "reference": N,
+        "subscriber": L,
+        "plan": N,
+        "subscription": L,
+        "shipment": L,
+        **{
+            name: personal(C.CONTRACT, E.LEGAL_HOLD, "how the contract came about (REG-2, REG-3)")
+            for name in (
+                "status",
+                "status_changed_at",
+                "created_at",
+                "submitted_at",
+                "decided_at",
+                "decided_by",
+                "decision_emailed_at",
+                "terms_version",
+                "terms_accepted_at",
+                "refusal_reason",
+                "refusal_rule",
+                "refusal_note",
+            )
+        },
+        "terms_accepted_ip": personal(C.ONLINE, E.LEGAL_HOLD, "proof of acceptance of the terms (REG-2)"),
+        "payment_method": personal(C.FINANCIAL, E.LEGAL_HOLD),
+        "iban": personal(C.FINANCIAL, E.LEGAL_HOLD, "SEPA mandate: kept 14 months after last use (SEPA rulebook)"),
+        "account_holder": personal(C.FINANCIAL, E.LEGAL_HOLD, "SEPA mandate"),
+        "mandate_reference": personal(C.FINANCIAL, E.LEGAL_HOLD, "SEPA mandate"),
+        "mandate_signed_at": personal(C.FINANCIAL, E.LEGAL_HOLD, "SEPA mandate"),
+        "card_token": personal(C.FINANCIAL, E.DELETE, "a provider token, no card number"),
+        "prepayment_reference": personal(C.FINANCIAL, E.LEGAL_HOLD),
+        "identity_transaction": personal(C.IDENTITY, E.DELETE, "the identity provider's transaction"),
+    },
+    "billing.ApplicationAddOn": {"id": N, "application": L, "product": N},
+    "billing.ApplicationCheck": {
+        **_not_personal("id", "application", "kind", "attempts"),
+        **{
+            name: personal(C.CONTRACT, E.ANONYMISE, "outcome of a check about the person")
+            for name in ("outcome", "detail", "refusal_reason", "checked_at")
+        },
+    },
+    "billing.RefusalRecord": _not_personal("id", "refused_on", "rule", "reason", "stage"),
     "billing.SubscriptionUnit": {
         "id": N,
         "subscription": L,
@@ -163,6 +224,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
     "billing.Invoice": {
         "id": N,
         "subscription": L,
+        "application": L,
         **{
             name: personal(C.FINANCIAL, E.LEGAL_HOLD, "tax record, 7 years (AWR art. 52)")
             for name in (
@@ -192,17 +254,18 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "invoice": L,
         **{
             name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
-            for name in ("amount", "method", "provider_reference", "status", "received_at")
+            for name in ("amount", "method", "provider_reference", "status", "received_at", "refund_reference")
         },
     },
     # --- privacy ----------------------------------------------------------------------------------
-    "privacy.Disclosure": {
+    "accounts.Disclosure": {
         "id": N,
         "at": personal(C.AUDIT, E.LEGAL_HOLD, "proof of lawful disclosure (PRIV-1)"),
         "partner": N,
         "subscriber": L,
         "categories": personal(C.AUDIT, E.LEGAL_HOLD),
         "purpose": personal(C.AUDIT, E.LEGAL_HOLD),
+        "reference": N,
     },
     # --- audit and history ------------------------------------------------------------------------
     "audit.AuditEvent": {

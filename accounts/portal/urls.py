@@ -4,6 +4,7 @@ from accounts.portal import views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("address/", views.report_move, name="address"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),

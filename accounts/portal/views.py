@@ -1,7 +1,17 @@
 """Logging in and out and resetting a password: Django's own views with Flex's templates."""
 
+from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from accounts import services
+from flex.audit.trail import Actor
+from flex.refusals import Refused
 
 
 class LoginView(auth_views.LoginView):
@@ -31,3 +41,41 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+class MoveForm(forms.Form):
+    moved_in_on = forms.DateField(label=_("Move date"), widget=forms.DateInput(attrs={"type": "date"}))
+    postcode = forms.CharField(label=_("Postcode"), max_length=7)
+    house_number = forms.IntegerField(label=_("House number"), min_value=1)
+    house_number_suffix = forms.CharField(label=_("Suffix"), max_length=10, required=False)
+    street = forms.CharField(label=_("Street"), max_length=200)
+    city = forms.CharField(label=_("City"), max_length=100)
+
+
+@login_required
+def report_move(request):
+    """The subscriber reports a new physical address with its move date; late reports are flagged (REG-8)."""
+    subscriber = getattr(request.user, "subscriber", None)
+    if subscriber is None:
+        raise Http404("only subscribers have an address")
+    form = MoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            address = services.report_move(subscriber, actor=Actor.of_user(request.user), **form.cleaned_data)
+        except Refused as refused:
+            refusal = refused.refusal
+            form.add_error(refusal.field if refusal.field in form.fields else None, str(refusal))
+        else:
+            if address.is_reported_late:
+                messages.warning(
+                    request,
+                    _(
+                        "Thank you. Please note: a move must be reported within 4 weeks (REG-8, terms art. 2.3.4); "
+                        "this report was late and our team has been told."
+                    ),
+                )
+            else:
+                messages.success(request, _("Thank you: your new address has been recorded."))
+            return redirect("portal:dashboard")
+    addresses = list(subscriber.addresses.order_by("-moved_in_on", "-id"))
+    return render(request, "accounts/report_move.html", {"form": form, "addresses": addresses})

@@ -1,7 +1,16 @@
 from django.urls import path
 
-from billing.portal import views
+from billing.portal import signup, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("sign-up/", signup.choose_plan, name="signup"),
+    path("sign-up/details/", signup.details, name="signup_details"),
+    path("applications/<str:reference>/", signup.application_status, name="application"),
+    path("applications/<str:reference>/payment/", signup.payment, name="signup_payment"),
+    path("applications/<str:reference>/identity/", signup.identity, name="signup_identity"),
+    path("applications/<str:reference>/identity/return/", signup.identity_return, name="signup_identity_return"),
+    path("applications/<str:reference>/prepayment/", signup.prepayment, name="signup_prepayment"),
+    path("applications/<str:reference>/submit/", signup.submit, name="signup_submit"),
+    path("applications/<str:reference>/withdraw/", signup.withdraw, name="signup_withdraw"),
 ]

@@ -17,5 +17,6 @@ def dashboard(request):
         "addons": list(selectors.active_addons(subscription)) if subscription else [],
         "monthly_fee": selectors.monthly_fee(subscription) if subscription else None,
         "invoices": list(selectors.subscriber_invoices(subscriber)) if subscriber else [],
+        "application": selectors.open_application(subscriber) if subscriber else None,
     }
     return render(request, "billing/dashboard.html", context)

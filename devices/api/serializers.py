@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from devices import selectors
-from devices.models import DeviceUnit, Plan, PlanItem, Product, UnitCondition
+from devices.models import DeviceUnit, Plan, PlanItem, Product, Shipment, TrackingCode, TrackingEvent, UnitCondition
 from flex import clock
 
 
@@ -86,3 +86,49 @@ class StockArrivalSerializer(serializers.Serializer):
         min_length=1,
         max_length=500,
     )
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    serial_numbers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "reference",
+            "status",
+            "warehouse_order",
+            "carrier",
+            "tracking_code",
+            "shipped_at",
+            "delivered_at",
+            "serial_numbers",
+        ]
+
+    def get_serial_numbers(self, shipment) -> list[str]:
+        return sorted(unit.serial_number for unit in shipment.units.all())
+
+
+class ShippedSerializer(serializers.Serializer):
+    """The warehouse's confirmation: what left the building, with which carrier and tracking code."""
+
+    serial_numbers = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
+    carrier = serializers.CharField(max_length=60)
+    tracking_code = serializers.CharField(max_length=60)
+    shipped_at = serializers.DateTimeField()
+
+
+class TrackingEventSerializer(serializers.Serializer):
+    """A carrier's tracking event; `event_id` is the carrier's own id, so a resend counts once."""
+
+    event_id = serializers.CharField(max_length=100)
+    code = serializers.ChoiceField(choices=TrackingCode.choices)
+    occurred_at = serializers.DateTimeField()
+
+
+class TrackingEventResultSerializer(serializers.ModelSerializer):
+    shipment = serializers.CharField(source="shipment.reference")
+    shipment_status = serializers.CharField(source="shipment.status")
+
+    class Meta:
+        model = TrackingEvent
+        fields = ["event_id", "code", "occurred_at", "applied", "shipment", "shipment_status"]

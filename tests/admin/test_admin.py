@@ -15,7 +15,7 @@ CAN_SEE = {
     roles.CUSTOMER_SERVICE: ["accounts_subscriber", "billing_subscription", "devices_deviceunit", "billing_invoice"],
     roles.WAREHOUSE: ["devices_deviceunit", "devices_product", "billing_subscriptionunit"],
     roles.FINANCE: ["billing_invoice", "billing_payment", "billing_subscription", "devices_plan"],
-    roles.PRIVACY_OFFICER: ["audit_auditevent", "privacy_disclosure", "accounts_subscriber"],
+    roles.PRIVACY_OFFICER: ["audit_auditevent", "accounts_disclosure", "accounts_subscriber", "billing_refusalrecord"],
     roles.ADMIN: ["accounts_user", "accounts_partnerapikey", "accounts_idempotentrequest", "billing_invoiceline"],
 }
 CANNOT_SEE = {

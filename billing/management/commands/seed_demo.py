@@ -14,7 +14,7 @@ from rest_framework_api_key.crypto import concatenate
 from accounts import roles
 from accounts.models import Address, Partner, PartnerApiKey, Subscriber, User
 from billing import services
-from billing.models import Subscription, SubscriptionUnit
+from billing.models import Subscription, SubscriptionUnit, TermsVersion
 from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
 from flex import clock
 from flex.audit.trail import Actor
@@ -67,9 +67,15 @@ PARTNERS = [
         "Warehouse (sandbox)",
         "warehouse",
         "demowhse.warehouse-demo-key-not-for-production",
-        ["catalogue:read", "units:read", "units:write"],
+        ["catalogue:read", "units:read", "units:write", "shipments:read", "shipments:write"],
     ),
-    ("carrier", "Carrier (sandbox)", "carrier", "democarr.carrier-demo-key-not-for-production", ["units:read"]),
+    (
+        "carrier",
+        "Carrier (sandbox)",
+        "carrier",
+        "democarr.carrier-demo-key-not-for-production",
+        ["units:read", "shipments:read", "tracking:write"],
+    ),
     (
         "payments",
         "Payment provider (sandbox)",
@@ -77,6 +83,31 @@ PARTNERS = [
         "demopaym.payments-demo-key-not-for-production",
         ["catalogue:read"],
     ),
+]
+
+
+# Partners Flex calls but that do not call the API: no key, but a row for the disclosure log (PRIV-1).
+CALLED_PARTNERS = [
+    ("idin", "iDIN identity provider (sandbox)", "identity"),
+    ("creditbureau", "Credit bureau (sandbox)", "credit_bureau"),
+    ("radiohd", "Radio HD (sandbox)", "radio"),
+]
+# One product is sold out, so that an application shows the "awaiting stock" state.
+SOLD_OUT_SKU = "ROAM-2-WHITE"
+
+# Applicants walked through the sign-up services to each state of the application (issue 3).
+# (e-mail, first name, last name, plan, add-on SKUs, payment method, target state)
+APPLICANTS = [
+    ("gijs@example.nl", "Gijs", "Mulder", "compact", [], "card", "draft"),
+    ("hanna@example.nl", "Hanna", "de Boer", "stereo", ["ONE"], "sepa_direct_debit", "submitted"),
+    ("ivo@example.nl", "Ivo", "Dekker", "compact", [], "sepa_direct_debit", "checking"),
+    ("joke@example.nl", "Joke", "Meijer", "cinema", ["ERA-100"], "sepa_direct_debit", "awaiting_review"),
+    ("kees@example.nl", "Kees", "Wanbetaler", "stereo", [], "sepa_direct_debit", "refused"),
+    ("lotte@example.nl", "Lotte", "Bos", "compact", [], "card", "withdrawn"),
+    ("milan@example.nl", "Milan", "Vos", "stereo", [], "sepa_direct_debit", "accepted"),
+    ("noor@example.nl", "Noor", "Peters", "compact", [SOLD_OUT_SKU], "sepa_direct_debit", "awaiting_stock"),
+    ("olaf@example.nl", "Olaf", "Hendriks", "stereo", ["ROAM-2-BLACK"], "card", "allocated"),
+    ("puck@example.nl", "Puck", "van Dijk", "cinema", [], "sepa_direct_debit", "delivered"),
 ]
 
 
@@ -90,7 +121,10 @@ class Command(BaseCommand):
             self.stock()
             self.staff()
             self.partners()
+            self.terms()
             self.subscribers()
+        # Applications commit step by step through the services, as the wizard does.
+        self.applications()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}."))
 
     def catalogue(self):
@@ -117,7 +151,7 @@ class Command(BaseCommand):
                 )
 
     def stock(self):
-        for product in Product.objects.all():
+        for product in Product.objects.exclude(sku=SOLD_OUT_SKU):
             for n in range(1, 9):
                 DeviceUnit.objects.get_or_create(
                     serial_number=f"SN-{product.sku}-{n:04d}",
@@ -147,6 +181,36 @@ class Command(BaseCommand):
                     partner=partner,
                     scopes=scopes,
                 )
+        for code, name, kind in CALLED_PARTNERS:
+            Partner.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+
+    def terms(self):
+        TermsVersion.objects.get_or_create(
+            version="2.0",
+            defaults={
+                "in_force_from": date(2025, 1, 1),
+                "title": "Algemene voorwaarden Flex 2.0",
+                "url": "https://www.sonos.com/nl-nl/legal/flex-terms",
+            },
+        )
+
+    def applications(self):
+        from billing.management.demo_applications import walk_to
+
+        for email, first, last, plan_code, skus, method, state in APPLICANTS:
+            if User.objects.filter(email=email).exists():
+                continue
+            addons = [Product.objects.get(sku=sku) for sku in skus]
+            walk_to(
+                state,
+                email=email,
+                first_name=first,
+                last_name=last,
+                plan=Plan.objects.get(code=plan_code),
+                addons=addons,
+                payment_method=method,
+                password=DEMO_PASSWORD,
+            )
 
     def subscribers(self):
         today = clock.today()

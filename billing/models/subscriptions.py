@@ -28,6 +28,12 @@ PAYMENT_TERM_DAYS = 14
 class PaymentMethod(models.TextChoices):
     SEPA_DIRECT_DEBIT = "sepa_direct_debit", _("SEPA direct debit")
     CARD = "card", _("card")
+    IDEAL = "ideal", _("iDEAL")
+
+
+# PAY-1 (terms art. 8.2): the methods a subscriber can choose for the monthly fees. iDEAL is only a
+# way to pay a single invoice (the prepayment), not a recurring method.
+RECURRING_METHODS = [PaymentMethod.SEPA_DIRECT_DEBIT, PaymentMethod.CARD]
 
 
 class SubscriptionStatus(models.TextChoices):
@@ -82,6 +88,10 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         _("termination ground"), max_length=30, choices=TerminationGround.choices, blank=True
     )
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    radio_hd_reference = models.CharField(
+        _("Radio HD activation"), max_length=60, blank=True, help_text=_("RADIO-1: switched on at acceptance.")
+    )
+    radio_hd_activated_at = models.DateTimeField(_("Radio HD on since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("subscription")
@@ -232,6 +242,7 @@ class SubscriptionUnit(models.Model):
 
 class InvoiceKind(models.TextChoices):
     PREPAYMENT = "prepayment", _("prepayment (first 3 months)")
+    CREDIT_NOTE = "credit_note", _("credit note")
     MONTHLY = "monthly", _("monthly fee")
     CHARGE = "charge", _("other charge")
 
@@ -247,7 +258,17 @@ class Invoice(models.Model):
     """An issued invoice: numbered without gaps, immutable once issued (totals kept as issued)."""
 
     number = models.CharField(_("number"), max_length=20, unique=True)
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="invoices")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    application = models.ForeignKey(
+        "Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        help_text=_("The prepayment is invoiced when the applicant pays, before acceptance (TERM-1, REG-7)."),
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=InvoiceKind.choices)
     status = models.CharField(_("status"), max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.OPEN)
     issue_date = models.DateField(_("invoice date"))
@@ -268,6 +289,13 @@ class Invoice(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["subscription"], condition=Q(kind="prepayment"), name="one_prepayment_invoice_per_subscription"
+            ),
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(kind="prepayment"), name="one_prepayment_invoice_per_application"
+            ),
+            models.CheckConstraint(
+                name="invoice_belongs_to_subscription_or_application",
+                condition=Q(subscription__isnull=False) | Q(application__isnull=False),
             ),
         ]
         indexes = [models.Index(fields=["status", "due_date"])]
@@ -299,6 +327,7 @@ class InvoiceLine(models.Model):
 class PaymentStatus(models.TextChoices):
     RECEIVED = "received", _("received")
     REVERSED = "reversed", _("reversed")
+    REFUNDED = "refunded", _("refunded")
 
 
 @pghistory.track()
@@ -310,6 +339,7 @@ class Payment(models.Model):
     method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
     provider_reference = models.CharField(_("provider reference"), max_length=100, unique=True)
     status = models.CharField(_("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.RECEIVED)
+    refund_reference = models.CharField(_("refund reference"), max_length=100, blank=True)
     received_at = models.DateTimeField(_("received"))
 
     class Meta:

@@ -66,7 +66,7 @@ def create_subscription(
             SubscriptionAddOn.objects.bulk_create(
                 [SubscriptionAddOn(subscription=subscription, product=p, added_on=clock.today()) for p in addons]
             )
-            invoice = _issue_prepayment_invoice(subscription)
+            invoice = issue_prepayment_invoice(plan=plan, addons=list(addons), subscription=subscription)
             record(actor, "create_subscription", subscription, rule="REG-3")
     except IntegrityError:
         raise Refused(
@@ -76,7 +76,7 @@ def create_subscription(
                 message=_("This subscriber already has a subscription; there can be only one."),
             )
         ) from None
-    _email_invoice_on_commit(invoice)
+    email_invoice_on_commit(invoice)
     return subscription
 
 
@@ -86,12 +86,16 @@ def _next_invoice_number(day: date) -> str:
     return f"F{day.year}-{get_next_value(f'invoice-{day.year}'):06d}"
 
 
-def _issue_prepayment_invoice(subscription: Subscription) -> Invoice:
+def issue_prepayment_invoice(
+    *, plan: Plan, addons: list[Product], subscription: Subscription | None = None, application=None
+) -> Invoice:
+    """The invoice for the first 3 monthly fees (TERM-1, REG-7), for a subscription or, when the
+    applicant pays before acceptance, for the application (linked to the subscription at acceptance)."""
     day = clock.today()
     rate = vat_rate_on(day)
-    fees = [(f"{subscription.plan.name} – monthly fee", subscription.plan.monthly_fee)]
-    for addon in selectors.active_addons(subscription):
-        fees.append((f"Add-on {addon.product} – monthly fee", selectors.price_on(addon.product, day).addon_monthly_fee))
+    fees = [(f"{plan.name} – monthly fee", plan.monthly_fee)]
+    for product in addons:
+        fees.append((f"Add-on {product} – monthly fee", selectors.price_on(product, day).addon_monthly_fee))
     lines = []
     for description, fee in fees:
         gross = to_money(fee * MINIMUM_TERM_MONTHS)
@@ -107,10 +111,15 @@ def _issue_prepayment_invoice(subscription: Subscription) -> Invoice:
                 gross=gross,
             )
         )
+    return _issue(subscription, application, InvoiceKind.PREPAYMENT, day, lines)
+
+
+def _issue(subscription, application, kind: str, day: date, lines: list[InvoiceLine]) -> Invoice:
     invoice = Invoice.objects.create(
         number=_next_invoice_number(day),
         subscription=subscription,
-        kind=InvoiceKind.PREPAYMENT,
+        application=application,
+        kind=kind,
         issue_date=day,
         due_date=day + timedelta(days=PAYMENT_TERM_DAYS),
         net_total=sum((line.net for line in lines), Decimal("0")),
@@ -123,7 +132,28 @@ def _issue_prepayment_invoice(subscription: Subscription) -> Invoice:
     return invoice
 
 
-def _email_invoice_on_commit(invoice: Invoice) -> None:
+def issue_credit_note(invoice: Invoice) -> Invoice:
+    """A credit note that cancels `invoice` line by line (Wet OB 1968 art. 35a: a correction is a new,
+    numbered document referring to the original). The original is marked credited."""
+    lines = [
+        InvoiceLine(
+            description=f"Credit for {invoice.number}: {line.description}",
+            quantity=line.quantity,
+            unit_price=-line.unit_price,
+            vat_rate=line.vat_rate,
+            net=-line.net,
+            vat=-line.vat,
+            gross=-line.gross,
+        )
+        for line in invoice.lines.all()
+    ]
+    credit = _issue(invoice.subscription, invoice.application, InvoiceKind.CREDIT_NOTE, clock.today(), lines)
+    invoice.status = InvoiceStatus.CREDITED
+    invoice.save(update_fields=["status"])
+    return credit
+
+
+def email_invoice_on_commit(invoice: Invoice) -> None:
     from billing.tasks import send_invoice_email
 
     transaction.on_commit(lambda: send_invoice_email.delay(invoice.pk))

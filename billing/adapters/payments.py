@@ -1,0 +1,221 @@
+"""Payment provider: checkouts (iDEAL, card), status, mandate verification, refunds, signed webhooks.
+
+The applicant pays the first 3 monthly fees upfront (TERM-1, REG-7) on the provider's checkout page;
+the provider then calls our webhook, signed, and we can also ask it for the status on return. Both
+paths record the payment once (the provider's payment id is unique on `Payment`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.urls import reverse
+
+from flex.partners import JsonHttpClient, PartnerConfig, PartnerRejected, adapter, sandbox_latency, sign, verify
+
+# PRIV-1: the provider learns who pays (name, e-mail) and the account or card used.
+DISCLOSED_CATEGORIES = ["identity", "contact", "financial"]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    payment_id: str
+    checkout_url: str
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    payment_id: str
+    reference: str
+    status: str  # "open", "paid", "failed", "cancelled"
+    amount: Decimal
+    method: str = ""  # "ideal" or "card" once paid
+    card_token: str = ""  # a reusable card authorisation for the monthly fees (PAY-1)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == "paid"
+
+
+@dataclass(frozen=True)
+class MandateCheck:
+    is_verified: bool
+    detail: str
+
+
+class PaymentProvider(ABC):
+    def __init__(self, cfg: PartnerConfig) -> None:
+        self.cfg = cfg
+
+    @abstractmethod
+    def create_checkout(
+        self, *, reference: str, amount: Decimal, description: str, customer_email: str, return_url: str
+    ) -> Checkout: ...
+
+    @abstractmethod
+    def status(self, payment_id: str) -> ProviderPayment: ...
+
+    @abstractmethod
+    def verify_mandate(self, *, iban: str, account_holder: str, mandate_reference: str) -> MandateCheck: ...
+
+    @abstractmethod
+    def refund(self, payment_id: str, amount: Decimal) -> str: ...
+
+    def parse_webhook(self, body: bytes, signature: str) -> ProviderPayment:
+        """Verify the signature (BadSignature otherwise) and read the payment from the body."""
+        verify(body, signature, self.cfg.secret)
+        data = json.loads(body)
+        return ProviderPayment(
+            payment_id=data["payment_id"],
+            reference=data["reference"],
+            status=data["status"],
+            amount=Decimal(str(data["amount"])),
+            method=data.get("method", ""),
+            card_token=data.get("card_token", ""),
+        )
+
+
+def webhook_body(payment: ProviderPayment) -> bytes:
+    data = asdict(payment)
+    data["amount"] = str(payment.amount)
+    return json.dumps(data, sort_keys=True).encode()
+
+
+class SandboxPaymentProvider(PaymentProvider):
+    """A checkout page at /sandbox/payments/<id>/ with Pay (iDEAL or card) and Fail buttons.
+
+    Payments live in the cache for a day, as open checkouts do at a provider; paying sends the signed
+    webhook through a job, so it arrives a moment later and possibly after the payer is back.
+    Account holders whose name contains "Onbekend" fail the mandate's name check.
+    """
+
+    TTL = 24 * 3600
+
+    def _key(self, payment_id: str) -> str:
+        return f"sandbox:payments:{payment_id}"
+
+    def create_checkout(self, *, reference, amount, description, customer_email, return_url) -> Checkout:
+        sandbox_latency()
+        payment_id = f"tr_{secrets.token_hex(8)}"
+        cache.set(
+            self._key(payment_id),
+            {
+                "reference": reference,
+                "amount": str(amount),
+                "description": description,
+                "return_url": return_url,
+                "status": "open",
+                "method": "",
+                "card_token": "",
+            },
+            self.TTL,
+        )
+        return Checkout(payment_id, reverse("sandbox:payment", args=[payment_id]))
+
+    def checkout(self, payment_id: str) -> dict | None:
+        return cache.get(self._key(payment_id))
+
+    def pay(self, payment_id: str, *, method: str | None) -> str:
+        """The payer presses a button on the checkout page (method None: the payment fails)."""
+        from billing.tasks import deliver_sandbox_payment_webhook
+
+        state = self.checkout(payment_id)
+        if state is None:
+            raise PartnerRejected("payments (sandbox): unknown or expired checkout")
+        if state["status"] == "open":
+            state["status"] = "paid" if method else "failed"
+            state["method"] = method or ""
+            state["card_token"] = f"ctok_{secrets.token_hex(6)}" if method == "card" else ""
+            cache.set(self._key(payment_id), state, self.TTL)
+            payment = self.status(payment_id)
+            body = webhook_body(payment)
+            deliver_sandbox_payment_webhook.delay(body.decode(), sign(body, self.cfg.secret))
+        return state["return_url"]
+
+    def status(self, payment_id: str) -> ProviderPayment:
+        sandbox_latency()
+        state = self.checkout(payment_id)
+        if state is None:
+            raise PartnerRejected("payments (sandbox): unknown payment")
+        return ProviderPayment(
+            payment_id=payment_id,
+            reference=state["reference"],
+            status=state["status"],
+            amount=Decimal(state["amount"]),
+            method=state["method"],
+            card_token=state["card_token"],
+        )
+
+    def verify_mandate(self, *, iban, account_holder, mandate_reference) -> MandateCheck:
+        sandbox_latency()
+        if "onbekend" in account_holder.lower():
+            return MandateCheck(False, "account holder name does not match the account")
+        return MandateCheck(True, "name matches the account")
+
+    def refund(self, payment_id: str, amount: Decimal) -> str:
+        sandbox_latency()
+        if self.checkout(payment_id) is None:
+            raise PartnerRejected("payments (sandbox): unknown payment")
+        return f"re_{secrets.token_hex(8)}"
+
+
+class HttpPaymentProvider(PaymentProvider):
+    """A payment provider's REST API (Mollie-like): /payments, /payments/{id}, /mandates/verify, /refunds."""
+
+    def __init__(self, cfg: PartnerConfig) -> None:
+        super().__init__(cfg)
+        self.http = JsonHttpClient(cfg)
+
+    def create_checkout(self, *, reference, amount, description, customer_email, return_url) -> Checkout:
+        answer = self.http.request(
+            "POST",
+            "/payments",
+            {
+                "amount": {"currency": "EUR", "value": f"{amount:.2f}"},
+                "reference": reference,
+                "description": description,
+                "customer_email": customer_email,
+                "redirect_url": return_url,
+                "methods": ["ideal", "creditcard"],
+                "sequence_type": "first",  # a first payment also sets up the recurring authorisation
+            },
+        )
+        return Checkout(answer["id"], answer["checkout_url"])
+
+    def status(self, payment_id: str) -> ProviderPayment:
+        answer = self.http.request("GET", f"/payments/{payment_id}")
+        return ProviderPayment(
+            payment_id=answer["id"],
+            reference=answer["reference"],
+            status=answer["status"],
+            amount=Decimal(answer["amount"]["value"]),
+            method={"creditcard": "card"}.get(answer.get("method") or "", answer.get("method") or ""),
+            card_token=answer.get("mandate_id", ""),
+        )
+
+    def verify_mandate(self, *, iban, account_holder, mandate_reference) -> MandateCheck:
+        answer = self.http.request(
+            "POST", "/mandates/verify", {"iban": iban, "account_holder": account_holder, "reference": mandate_reference}
+        )
+        return MandateCheck(answer["result"] == "match", answer.get("detail", ""))
+
+    def refund(self, payment_id: str, amount: Decimal) -> str:
+        answer = self.http.request(
+            "POST", f"/payments/{payment_id}/refunds", {"amount": {"currency": "EUR", "value": f"{amount:.2f}"}}
+        )
+        return answer["id"]
+
+
+def payment_provider() -> PaymentProvider:
+    return adapter(
+        "payments",
+        {
+            "sandbox": "billing.adapters.payments.SandboxPaymentProvider",
+            "http": "billing.adapters.payments.HttpPaymentProvider",
+        },
+    )

@@ -1,0 +1,45 @@
+"""The payment provider's webhook: signed with a shared secret instead of an API key."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing import services
+from flex.api.errors import problem
+from flex.partners import BadSignature
+
+
+class PaymentWebhookView(APIView):
+    """`POST /api/v1/webhooks/payments/`: the provider reports a payment's status.
+
+    Authenticated by the `Flex-Signature: t=<unix time>,v1=<HMAC-SHA256 of "t.body">` header with the
+    shared secret; older than 5 minutes is refused as a replay. Safe to resend: a payment counts once.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={200: None},
+        parameters=[OpenApiParameter("Flex-Signature", str, OpenApiParameter.HEADER, required=True)],
+    )
+    def post(self, request):
+        try:
+            payment = services.receive_payment_webhook(request.body, request.headers.get("Flex-Signature", ""))
+        except BadSignature as error:
+            return problem(status.HTTP_401_UNAUTHORIZED, "bad_signature", "Signature not accepted", str(error))
+        except (KeyError, ValueError) as error:
+            return problem(
+                status.HTTP_400_BAD_REQUEST,
+                "validation",
+                "Invalid webhook body",
+                f"Missing or invalid field: {error}",
+                errors=[{"field": str(error).strip("'"), "message": "required", "code": "invalid"}],
+            )
+        return Response({"recorded": payment is not None, "payment": payment.provider_reference if payment else None})

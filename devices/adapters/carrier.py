@@ -1,0 +1,39 @@
+"""Carrier: delivers parcels and reports tracking events (`POST /api/v1/shipments/{reference}/tracking-events/`).
+
+The warehouse hands the parcel over with the label it printed; we only ask the carrier for the public
+tracking page of a code, so no personal data goes to it from us directly (the warehouse's disclosure
+covers the label, and is logged as a disclosure to the carrier when the parcel is handed over).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from flex.partners import PartnerConfig, adapter
+
+DISCLOSED_CATEGORIES = ["identity", "address"]
+
+
+class Carrier(ABC):
+    def __init__(self, cfg: PartnerConfig) -> None:
+        self.cfg = cfg
+
+    @abstractmethod
+    def tracking_url(self, tracking_code: str) -> str: ...
+
+
+class SandboxCarrier(Carrier):
+    def tracking_url(self, tracking_code: str) -> str:
+        return f"/sandbox/track/{tracking_code}/"
+
+
+class HttpCarrier(Carrier):
+    def tracking_url(self, tracking_code: str) -> str:
+        return f"{self.cfg.url.rstrip('/')}/track/{tracking_code}"
+
+
+def carrier() -> Carrier:
+    return adapter(
+        "carrier",
+        {"sandbox": "devices.adapters.carrier.SandboxCarrier", "http": "devices.adapters.carrier.HttpCarrier"},
+    )

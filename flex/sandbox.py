@@ -1,0 +1,75 @@
+"""The sandbox partners' own pages, as the applicant sees them at the bank and the payment provider.
+
+Mounted under /sandbox/ only while a sandbox implementation is configured; a real provider serves
+these pages itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.core import signing
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_http_methods
+
+from accounts.adapters.identity import SANDBOX_SALT, SandboxIdentityProvider
+from billing.adapters.payments import SandboxPaymentProvider, payment_provider
+
+
+class BankConsentForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    postcode = forms.CharField(max_length=7)
+    house_number = forms.IntegerField(min_value=1)
+
+
+@require_http_methods(["GET", "POST"])
+def identity(request):
+    session = request.GET.get("session", "")
+    try:
+        claimed = signing.loads(session, salt=SANDBOX_SALT, max_age=3600)
+    except signing.BadSignature:
+        raise Http404("unknown or expired identity session") from None
+    if request.method == "POST":
+        form = BankConsentForm(request.POST)
+        if request.POST.get("decision") == "cancel":
+            return HttpResponseRedirect(
+                SandboxIdentityProvider.complete(
+                    session, confirmed=False, name="", date_of_birth=date.min, postcode="", house_number=0
+                )
+            )
+        if form.is_valid():
+            return HttpResponseRedirect(SandboxIdentityProvider.complete(session, confirmed=True, **form.cleaned_data))
+    else:
+        form = BankConsentForm(
+            initial={
+                "name": claimed["name"],
+                "date_of_birth": claimed["date_of_birth"],
+                "postcode": claimed["postcode"],
+                "house_number": claimed["house_number"],
+            }
+        )
+    return render(request, "sandbox/identity.html", {"form": form, "claimed": claimed})
+
+
+@require_http_methods(["GET", "POST"])
+def payment(request, payment_id: str):
+    provider = payment_provider()
+    if not isinstance(provider, SandboxPaymentProvider):
+        raise Http404("the payment provider is not the sandbox")
+    state = provider.checkout(payment_id)
+    if state is None:
+        raise Http404("unknown or expired checkout")
+    if request.method == "POST":
+        method = {"ideal": "ideal", "card": "card"}.get(request.POST.get("decision", ""))
+        return HttpResponseRedirect(provider.pay(payment_id, method=method))
+    return render(request, "sandbox/payment.html", {"state": state, "payment_id": payment_id})
+
+
+urlpatterns = [
+    path("identity/", identity, name="identity"),
+    path("payments/<str:payment_id>/", payment, name="payment"),
+]

@@ -26,7 +26,7 @@ from flex import clock
 from flex.audit.trail import Actor
 from flex.refusals import Refused
 from tests.factories import SubscriberFactory, UserFactory, subscribe
-from tests.signup import APPLICANT, applicant, draft, ready_to_submit, submitted
+from tests.signup import APPLICANT, draft, ready_to_submit, submitted
 
 AS = ApplicationStatus
 

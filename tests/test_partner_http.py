@@ -36,7 +36,7 @@ class Provider(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _handle
+    do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - http.server dispatches on these names
 
     def log_message(self, *args):
         pass

@@ -63,9 +63,11 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
-@pytest.mark.django_db
-def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(travel):
-    travel("2026-11-24")
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settings):
+    from django.core.cache import cache
+
+    cache.clear()
     call_command("seed_demo", stdout=StringIO())
     counted = [
         "accounts.User",
@@ -78,6 +80,9 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(travel
         "billing.Invoice",
         "billing.Payment",
         "accounts.PartnerApiKey",
+        "billing.Application",
+        "accounts.Disclosure",
+        "devices.Shipment",
     ]
     first = {label: apps.get_model(label).objects.count() for label in counted}
     call_command("seed_demo", stdout=StringIO())
@@ -94,5 +99,10 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(travel
         "terminated",
         "withdrawn",
     }
+    from billing.models import Application, ApplicationStatus
+
+    assert set(Application.objects.values_list("status", flat=True)) == set(ApplicationStatus.values)
+    assert Application.objects.filter(shipment__status="delivered", subscription__status="active").exists()
+    assert Application.objects.get(subscriber__last_name="Wanbetaler").refusal_rule == "REG-5"
     for role in roles.ROLE_PERMISSIONS:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role

@@ -60,3 +60,4 @@ docs: install
 # Benchmarks write their figures into docs/performance.md. Needs PostgreSQL (BENCH_DATABASE_URL).
 bench: install
 	$(PY) bench/foundation.py
+	$(PY) bench/signup.py

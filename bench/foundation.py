@@ -12,27 +12,10 @@ Writes the figures between the BENCH markers in docs/performance.md.
 
 from __future__ import annotations
 
-import argparse
-import os
-import platform
 import statistics
-import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def fresh_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+from harness import QueryCounter, arguments, machine, people, start_django, write_block
 
 
 def timed(fn, repeat: int) -> tuple[float, int]:
@@ -52,84 +35,27 @@ def timed(fn, repeat: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--subscriptions", type=int, default=5000)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flex_bench")
+    args = arguments(__doc__, "subscriptions", 5000)
+    start_django(
+        args.database_url, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", ALLOWED_HOSTS="testserver"
     )
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
-    args = parser.parse_args()
-
-    fresh_database(args.database_url)
-    os.environ.update(
-        DATABASE_URL=args.database_url,
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        DJANGO_SETTINGS_MODULE="flex.settings",
-        LOG_LEVEL="WARNING",
-        ALLOWED_HOSTS="testserver",
-    )
-    os.environ.pop("REDIS_URL", None)
-    os.environ.pop("CELERY_BROKER_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
-    from accounts.models import Address, Subscriber, User
+    from accounts.models import User
     from billing import services
     from devices.models import Plan
     from flex.audit.trail import Actor
 
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
     plans = list(Plan.objects.filter(is_available=True))
     actor = Actor.system("bench")
 
-    people = []
-    for n in range(args.subscriptions):
-        user = User(email=f"bench{n}@example.nl", full_name=f"Bench {n}")
-        user.set_unusable_password()
-        people.append(user)
-    User.objects.bulk_create(people, batch_size=1000)
-    users = list(User.objects.filter(email__startswith="bench").order_by("id"))
-    Subscriber.objects.bulk_create(
-        [
-            Subscriber(user=u, first_name="Bench", last_name=str(n), email=u.email, date_of_birth="1980-01-01")
-            for n, u in enumerate(users)
-        ],
-        batch_size=1000,
-    )
-    subscribers = list(Subscriber.objects.filter(email__startswith="bench").order_by("id"))
-    Address.objects.bulk_create(
-        [
-            Address(
-                subscriber=s,
-                street="Damrak",
-                house_number=n + 1,
-                postcode="1012 LG",
-                city="Amsterdam",
-                moved_in_on="2020-01-01",
-                reported_on="2020-01-01",
-            )
-            for n, s in enumerate(subscribers)
-        ],
-        batch_size=1000,
-    )
+    subscribers = people(args.subscriptions, "subscriptions.bench.example")
 
-    # A wrapper rather than CaptureQueriesContext: the debug query log is a bounded deque, so after
-    # 9000 queries its slices come back empty and the count would be silently wrong.
-    query_count = 0
-
-    def count_queries(execute, sql, params, many, context):
-        nonlocal query_count
-        query_count += 1
-        return execute(sql, params, many, context)
-
+    counter = QueryCounter()
     start = time.perf_counter()
     for n, subscriber in enumerate(subscribers):
-        with connection.execute_wrapper(count_queries):
+        with connection.execute_wrapper(counter):
             subscription = services.create_subscription(
                 subscriber, plans[n % len(plans)], payment_method="sepa_direct_debit", actor=actor
             )
@@ -163,25 +89,19 @@ def main() -> None:
     results = {name: timed(fn, repeat=15) for name, fn in pages.items()}
 
     lines = [
-        f"Run `make bench` ({args.subscriptions} subscriptions; {platform.python_implementation()} "
-        f"{platform.python_version()}, PostgreSQL {connection.cursor().connection.info.server_version // 10000}, "
-        f"{os.cpu_count()} cores).",
+        f"Run `make bench` ({args.subscriptions} subscriptions; {machine()}).",
         "",
         "| path | figure |",
         "| --- | --- |",
         f"| accept a subscription + record its prepayment | {args.subscriptions / elapsed:.0f} per second, "
-        f"{query_count / args.subscriptions:.1f} queries each |",
+        f"{counter.count / args.subscriptions:.1f} queries each |",
     ]
     for name, (ms, queries) in results.items():
         lines.append(f"| {name} | {ms:.1f} ms median, {queries} queries |")
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
-        doc = ROOT / "docs" / "performance.md"
-        text = doc.read_text()
-        head, _, rest = text.partition("<!-- BENCH foundation -->")
-        _, _, tail = rest.partition("<!-- /BENCH foundation -->")
-        doc.write_text(f"{head}<!-- BENCH foundation -->\n{table}\n<!-- /BENCH foundation -->{tail}")
+        write_block("foundation", table, "## Foundation (`bench/foundation.py`)")
 
 
 if __name__ == "__main__":

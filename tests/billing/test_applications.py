@@ -75,6 +75,22 @@ def test_priv_5_child_found_by_the_bank_is_erased_with_only_a_refusal_record(sig
     assert Disclosure.objects.get(partner__code="idin").subscriber is None
 
 
+def test_reg_1_bank_date_of_birth_under_18_refuses_and_keeps_the_refused_application(signup, travel):
+    from billing.management.demo_applications import verify_identity
+
+    with travel("2026-11-24"):
+        application = draft(signup)  # typed: 1990
+        services.choose_payment(application.pk, method="card", accepts_terms=True, ip_address=None, actor=APPLICANT)
+        verify_identity(application, name="Sam Jansen0", date_of_birth=date(2009, 6, 1))  # the bank: 17
+    application.refresh_from_db()
+    assert (application.status, application.refusal_rule, application.refusal_reason) == (
+        AS.REFUSED,
+        "REG-1",
+        "under_age",
+    )
+    assert application.subscriber.date_of_birth == date(2009, 6, 1)  # the bank's date counts
+
+
 @pytest.mark.parametrize("postcode", ["1016 BR", "1016br", "9999 ZZ"])
 def test_reg_1_dutch_postcodes_are_accepted(signup, postcode):
     assert draft(signup, postcode=postcode).subscriber.addresses.get().postcode[:4] in postcode
@@ -317,6 +333,7 @@ def test_acceptance_creates_the_subscription_allocates_ships_and_confirms(signup
     application.refresh_from_db()
     subscription = application.subscription
     assert subscription.status == "pending_delivery"  # REG-3
+    assert subscription.payment_method == "sepa_direct_debit"  # PAY-1: the method chosen at registration
     assert subscription.radio_hd_reference == f"RHD-SUB{subscription.pk}"  # RADIO-1
     assert application.invoices.get(kind="prepayment").subscription == subscription
     assert application.status == AS.ALLOCATED
@@ -399,6 +416,7 @@ def test_delivery_starts_the_subscription_and_its_minimum_term(signup, travel):
     assert subscription.status == "active"
     assert subscription.start_date == date(2026, 11, 26)
     assert subscription.minimum_term_end == date(2027, 2, 26)  # TERM-1: start + 3 months
+    assert [i.kind for i in Invoice.objects.all()] == ["prepayment"]  # PLAN-6: shipping is free
     with travel("2026-12-10"):  # WD-1: the 14th day after the start
         assert services.withdraw(subscription.pk, actor=APPLICANT).status == "withdrawn"
 

@@ -81,8 +81,12 @@ def test_whole_wizard_to_the_status_page(world):
     assert "FLEX-" + application.reference in page.text  # the mandate text names its reference
     response = client.post(
         response["Location"],
-        {"payment_method": "sepa_direct_debit", "iban": "NL91 ABNA 0417 1643 00", "account_holder": "S. Jansen",
-         "accept_terms": "on"},
+        {
+            "payment_method": "sepa_direct_debit",
+            "iban": "NL91 ABNA 0417 1643 00",
+            "account_holder": "S. Jansen",
+            "accept_terms": "on",
+        },
         REMOTE_ADDR="203.0.113.5",
     )
     assert response["Location"] == reverse("portal:signup_identity", args=[application.reference])
@@ -90,8 +94,16 @@ def test_whole_wizard_to_the_status_page(world):
     to_bank = client.post(response["Location"])
     bank_page = client.get(to_bank["Location"])
     assert "iDIN" in bank_page.text
-    back = client.post(to_bank["Location"], {"name": "Sam Jansen", "date_of_birth": "1990-05-17",
-                                             "postcode": "1016 BR", "house_number": 10, "decision": "confirm"})
+    back = client.post(
+        to_bank["Location"],
+        {
+            "name": "Sam Jansen",
+            "date_of_birth": "1990-05-17",
+            "postcode": "1016 BR",
+            "house_number": 10,
+            "decision": "confirm",
+        },
+    )
     after_bank = client.get(back["Location"])
     assert after_bank["Location"] == reverse("portal:signup_prepayment", args=[application.reference])
 
@@ -159,8 +171,13 @@ def test_reporting_a_move_late_is_flagged(world, travel):
     with travel("2026-11-24"):
         response = client.post(
             reverse("portal:address"),
-            {"moved_in_on": "2026-10-01", "postcode": "3511 AB", "house_number": 5, "street": "Oudegracht",
-             "city": "Utrecht"},
+            {
+                "moved_in_on": "2026-10-01",
+                "postcode": "3511 AB",
+                "house_number": 5,
+                "street": "Oudegracht",
+                "city": "Utrecht",
+            },
             follow=True,
         )
     assert "REG-8" in response.text

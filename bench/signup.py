@@ -1,0 +1,177 @@
+"""Sign-up benchmark: accept and allocate many applications through the task pipeline on PostgreSQL.
+
+    make bench                      # or: .venv/bin/python bench/signup.py --applications 10000
+
+On a fresh database `flex_bench` (dropped and re-created), applications under review with every check
+passed and the prepayment paid are set up in bulk (not measured). Measured: for each one,
+`accept_application` as a reviewer, and everything it enqueues on commit, run in-process as the worker
+would run it: Radio HD activation, allocation of units from stock (row locks, SKIP LOCKED), the
+shipment and its order at the (sandbox) warehouse with the disclosure log, and the decision e-mail.
+Reports throughput, queries per application, and the process's peak resident memory. Writes the figures
+between the BENCH markers in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+from harness import QueryCounter, arguments, machine, people, start_django, write_block
+
+
+def set_up(count: int):
+    """Applications awaiting review, with stock for all of them, in bulk."""
+    from billing.models import (
+        Application,
+        ApplicationCheck,
+        CheckKind,
+        Invoice,
+        InvoiceLine,
+        Payment,
+        TermsVersion,
+    )
+    from devices.models import DeviceUnit, Plan
+    from flex import clock
+
+    plan = Plan.objects.get(code="compact")  # one Ray soundbar
+    product = plan.items.get().product
+    DeviceUnit.objects.bulk_create(
+        [DeviceUnit(serial_number=f"BENCH-{n:06d}", product=product, condition="new") for n in range(count)],
+        batch_size=2000,
+    )
+    terms = TermsVersion.objects.get()
+    now = clock.now()
+    subscribers = people(
+        count, "applicants.bench.example", verified_identity=lambda n: f"bench-{n}", identity_verified_at=now
+    )
+    Application.objects.bulk_create(
+        [
+            Application(
+                reference=f"BENCH{n:07d}",
+                subscriber=s,
+                plan=plan,
+                status="awaiting_review",
+                payment_method="sepa_direct_debit",
+                iban="NL91ABNA0417164300",
+                account_holder=f"Bench {n}",
+                mandate_reference=f"FLEX-BENCH{n:07d}",
+                mandate_signed_at=now,
+                terms_version=terms,
+                terms_accepted_at=now,
+                terms_accepted_ip="192.0.2.1",
+                submitted_at=now,
+            )
+            for n, s in enumerate(subscribers)
+        ],
+        batch_size=2000,
+    )
+    applications = list(Application.objects.filter(reference__startswith="BENCH").order_by("id"))
+    ApplicationCheck.objects.bulk_create(
+        [
+            ApplicationCheck(application=a, kind=kind, outcome="passed", checked_at=now, attempts=1)
+            for a in applications
+            for kind in CheckKind.values
+        ],
+        batch_size=5000,
+    )
+    gross = plan.monthly_fee * 3
+    net = (gross / Decimal("1.21")).quantize(Decimal("0.01"))
+    invoices = Invoice.objects.bulk_create(
+        [
+            Invoice(
+                number=f"B{n:08d}",
+                application=a,
+                kind="prepayment",
+                status="paid",
+                issue_date=now.date(),
+                due_date=now.date() + timedelta(days=14),
+                net_total=net,
+                vat_total=gross - net,
+                gross_total=gross,
+                paid_at=now,
+            )
+            for n, a in enumerate(applications)
+        ],
+        batch_size=2000,
+    )
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                invoice=i,
+                description="Compact × 3 months",
+                quantity=3,
+                unit_price=plan.monthly_fee,
+                vat_rate=21,
+                net=net,
+                vat=gross - net,
+                gross=gross,
+            )
+            for i in invoices
+        ],
+        batch_size=2000,
+    )
+    Payment.objects.bulk_create(
+        [
+            Payment(invoice=i, amount=gross, method="ideal", provider_reference=f"BENCH-{i.number}", received_at=now)
+            for i in invoices
+        ],
+        batch_size=2000,
+    )
+    return [a.pk for a in applications]
+
+
+def main() -> None:
+    args = arguments(__doc__, "applications", 10_000)
+    start_django(
+        args.database_url, EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", FLEX_SANDBOX_AUTOPILOT="0"
+    )
+    from django.db import connection
+
+    from accounts.models import User
+    from billing import services
+    from billing.models import Application
+    from flex.audit.trail import Actor
+
+    ids = set_up(args.applications)
+    reviewer = Actor.of_user(User.objects.get(email="service@flex.example"))
+
+    counter = QueryCounter()
+    start = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        for done, pk in enumerate(ids, 1):
+            services.accept_application(pk, actor=reviewer)
+            if done % 1000 == 0:
+                print(f"{done} accepted, {done / (time.perf_counter() - start):.0f}/s", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+    allocated = Application.objects.filter(pk__in=ids, status="allocated", shipment__status="ordered").count()
+    assert allocated == len(ids), f"only {allocated} of {len(ids)} allocated and ordered"
+    lines = [
+        f"Run `make bench` ({args.applications} applications; {machine()}; "
+        "tasks in-process, sandbox partners without latency).",
+        "",
+        "| path | figure |",
+        "| --- | --- |",
+        f"| accept + Radio HD + allocate + ship order + e-mail | {args.applications / elapsed:.0f} applications "
+        f"per second, {counter.count / args.applications:.1f} queries each |",
+        f"| all {args.applications} allocated and ordered at the warehouse | {allocated} in {elapsed:.0f} s |",
+        f"| peak resident memory of the process (setup included) | {peak_kib / 1024:.0f} MiB |",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_write:
+        write_block(
+            "signup",
+            table,
+            "## Sign-up to delivery (`bench/signup.py`)\n\n"
+            "Target: accepting and allocating an application stays a fixed number of queries, and one worker\n"
+            "handles a day's applications (thousands) in minutes.",
+        )
+
+
+if __name__ == "__main__":
+    main()

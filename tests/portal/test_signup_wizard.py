@@ -122,6 +122,16 @@ def test_whole_wizard_to_the_status_page(world):
     assert 'id="stage"' in status.text
 
 
+def test_status_page_does_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    client = Client()
+    choose(client, world)
+    client.post(reverse("portal:signup_details"), details())
+    reference = Application.objects.get().reference
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("portal:application", args=[reference]))
+    assert "Nog niet ingediend" in page.text
+
+
 def test_invalid_iban_is_shown_on_its_field_with_the_rule(world):
     client = Client()
     choose(client, world)

@@ -17,6 +17,7 @@ from billing.models import (
     TerminationGround,
     TermsVersion,
 )
+from flex.records_admin import RecordAdmin, RecordInline
 from flex.transition_admin import TransitionAdminMixin
 
 
@@ -26,30 +27,18 @@ class AddOnInline(admin.TabularInline):
     autocomplete_fields = ["product"]
 
 
-class UnitInline(admin.TabularInline):
+class UnitInline(RecordInline):
     model = SubscriptionUnit
-    extra = 0
     fields = ["unit", "allocated_at", "returned_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("unit__product")
 
 
-class InvoiceInline(admin.TabularInline):
+class InvoiceInline(RecordInline):
     model = Invoice
-    extra = 0
     fields = ["number", "kind", "issue_date", "due_date", "gross_total", "status"]
-    readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Subscription)
@@ -93,26 +82,14 @@ class SubscriptionAdmin(TransitionAdminMixin):
     transition_choices = {"terminate_immediately": ("ground", TerminationGround.choices)}
 
 
-class InvoiceLineInline(admin.TabularInline):
+class InvoiceLineInline(RecordInline):
     model = InvoiceLine
-    extra = 0
-    readonly_fields = ["description", "quantity", "unit_price", "vat_rate", "net", "vat", "gross"]
-    fields = readonly_fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["description", "quantity", "unit_price", "vat_rate", "net", "vat", "gross"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(RecordInline):
     model = Payment
-    extra = 0
-    readonly_fields = ["amount", "method", "provider_reference", "status", "received_at"]
-    fields = readonly_fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    fields = ["amount", "method", "provider_reference", "status", "received_at"]
 
 
 @admin.register(Invoice)
@@ -175,26 +152,14 @@ class SubscriptionUnitAdmin(admin.ModelAdmin):
     search_fields = ["unit__serial_number", "subscription__subscriber__last_name"]
 
 
-class CheckInline(admin.TabularInline):
+class CheckInline(RecordInline):
     model = ApplicationCheck
-    extra = 0
     fields = ["kind", "outcome", "detail", "attempts", "checked_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class ApplicationAddOnInline(admin.TabularInline):
+class ApplicationAddOnInline(RecordInline):
     model = ApplicationAddOn
-    extra = 0
     fields = ["product"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class ApplicationInvoiceInline(InvoiceInline):
@@ -294,14 +259,8 @@ class TermsVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RefusalRecord)
-class RefusalRecordAdmin(admin.ModelAdmin):
+class RefusalRecordAdmin(RecordAdmin):
     """PRIV-5: what is kept of an applicant under 16 (nothing about the person)."""
 
     list_display = ["refused_on", "rule", "reason", "stage"]
     list_filter = ["rule", "stage"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -167,3 +167,21 @@ def prepayment_paid(application) -> Refusal | None:
     if application.invoices.filter(kind=InvoiceKind.PREPAYMENT, status=InvoiceStatus.PAID).exists():
         return None
     return Refusal(rule="REG-7", field="prepayment", message=_("The first 3 monthly fees have not been paid yet."))
+
+
+def addons_allowed(addons, limit: int) -> Refusal | None:
+    """PLAN-4 (terms art. 3.5): at most `limit` add-ons (a *setting*, 4), each from the add-on catalogue."""
+    if len(addons) > limit:
+        return Refusal(
+            rule="PLAN-4",
+            field="addons",
+            message=_("At most %(count)d add-ons per subscription.") % {"count": limit},
+        )
+    not_addons = sorted({p.name for p in addons if not p.is_addon_eligible or not p.is_active})
+    if not_addons:
+        return Refusal(
+            rule="PLAN-4",
+            field="addons",
+            message=_("Not available as an add-on: %(products)s.") % {"products": ", ".join(not_addons)},
+        )
+    return None

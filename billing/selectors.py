@@ -70,10 +70,13 @@ def application_stage(application) -> dict[str, str]:
             "text": _("Delivered on %(day)s. Enjoy!") % {"day": f"{day:%d-%m-%Y}" if day else ""},
         }
     if shipment is not None and shipment.status == "shipped":
+        from devices.adapters.carrier import carrier
+
         return {
             "key": "shipped",
             "text": _("Shipped with %(carrier)s, tracking code %(code)s.")
             % {"carrier": shipment.carrier, "code": shipment.tracking_code},
+            "tracking_url": carrier().tracking_url(shipment.tracking_code),
         }
     AS = ApplicationStatus  # noqa: N806
     texts = {

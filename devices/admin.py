@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from devices import services
 from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice, Shipment, ShipmentItem, TrackingEvent
+from flex.records_admin import RecordInline
 from flex.transition_admin import TransitionAdminMixin
 
 
@@ -73,29 +74,17 @@ class DeviceUnitAdmin(TransitionAdminMixin):
     }
 
 
-class ShipmentItemInline(admin.TabularInline):
+class ShipmentItemInline(RecordInline):
     model = ShipmentItem
-    extra = 0
     fields = ["unit"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("unit__product")
 
 
-class TrackingEventInline(admin.TabularInline):
+class TrackingEventInline(RecordInline):
     model = TrackingEvent
-    extra = 0
     fields = ["occurred_at", "source", "event_id", "code", "applied", "received_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Shipment)

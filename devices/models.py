@@ -256,7 +256,6 @@ class ShipmentStatus(models.TextChoices):
     ORDERED = "ordered", _("ordered at the warehouse")
     SHIPPED = "shipped", _("shipped")
     DELIVERED = "delivered", _("delivered")
-    CANCELLED = "cancelled", _("cancelled")
 
 
 SH = ShipmentStatus
@@ -344,7 +343,7 @@ class TrackingEvent(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
     source = models.CharField(_("source"), max_length=40, help_text=_("The partner's code."))
     event_id = models.CharField(_("event id"), max_length=100)
-    code = models.CharField(_("code"), max_length=40)
+    code = models.CharField(_("code"), max_length=40, choices=TrackingCode.choices)
     occurred_at = models.DateTimeField(_("occurred"))
     received_at = models.DateTimeField(_("received"))
     applied = models.BooleanField(_("applied"), default=False, help_text=_("False while waiting for an earlier step."))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.adapters.identity import SANDBOX_SALT, SandboxIdentityProvider
 from billing.adapters.payments import SandboxPaymentProvider, payment_provider
+from devices.models import Shipment, TrackingEvent
 
 
 class BankConsentForm(forms.Form):
@@ -69,7 +70,21 @@ def payment(request, payment_id: str):
     return render(request, "sandbox/payment.html", {"state": state, "payment_id": payment_id})
 
 
+def tracking(request, tracking_code: str):
+    """The carrier's public tracking page: the events it reported for this parcel, newest first."""
+
+    events = list(
+        TrackingEvent.objects.filter(shipment__tracking_code=tracking_code)
+        .select_related("shipment")
+        .order_by("-occurred_at", "-id")
+    )
+    if not events and not Shipment.objects.filter(tracking_code=tracking_code).exists():
+        raise Http404("unknown tracking code")
+    return render(request, "sandbox/tracking.html", {"tracking_code": tracking_code, "events": events})
+
+
 urlpatterns = [
     path("identity/", identity, name="identity"),
+    path("track/<str:tracking_code>/", tracking, name="tracking"),
     path("payments/<str:payment_id>/", payment, name="payment"),
 ]

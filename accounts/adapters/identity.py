@@ -47,6 +47,21 @@ class VerifiedIdentity:
     def is_verified(self) -> bool:
         return self.status == "success"
 
+    @classmethod
+    def from_attributes(cls, transaction_id: str, attributes: dict, *, reference_key: str) -> VerifiedIdentity:
+        """The provider's attribute set; `reference_key` names its pseudonym field (iDIN: consumer_bin)."""
+        born = attributes.get("date_of_birth")
+        return cls(
+            transaction_id=transaction_id,
+            status=attributes["status"],
+            consumer_reference=attributes.get(reference_key, ""),
+            name=attributes.get("name", ""),
+            date_of_birth=date.fromisoformat(born) if born else None,
+            postcode=attributes.get("postcode", ""),
+            house_number=attributes.get("house_number"),
+            country=attributes.get("country", ""),
+        )
+
 
 class IdentityProvider(ABC):
     def __init__(self, cfg: PartnerConfig) -> None:
@@ -115,17 +130,7 @@ class SandboxIdentityProvider(IdentityProvider):
             attributes = signing.loads(transaction_id, salt=SANDBOX_SALT + ".result", max_age=3600)
         except signing.BadSignature:
             raise PartnerRejected("identity: unknown or expired transaction") from None
-        born = attributes.get("date_of_birth")
-        return VerifiedIdentity(
-            transaction_id=transaction_id,
-            status=attributes["status"],
-            consumer_reference=attributes.get("consumer_reference", ""),
-            name=attributes.get("name", ""),
-            date_of_birth=date.fromisoformat(born) if born else None,
-            postcode=attributes.get("postcode", ""),
-            house_number=attributes.get("house_number"),
-            country=attributes.get("country", ""),
-        )
+        return VerifiedIdentity.from_attributes(transaction_id, attributes, reference_key="consumer_reference")
 
 
 class HttpIdentityProvider(IdentityProvider):
@@ -149,17 +154,7 @@ class HttpIdentityProvider(IdentityProvider):
 
     def result(self, transaction_id: str) -> VerifiedIdentity:
         answer = self.http.request("GET", f"/transactions/{transaction_id}")
-        born = answer.get("date_of_birth")
-        return VerifiedIdentity(
-            transaction_id=transaction_id,
-            status=answer["status"],
-            consumer_reference=answer.get("consumer_bin", ""),
-            name=answer.get("name", ""),
-            date_of_birth=date.fromisoformat(born) if born else None,
-            postcode=answer.get("postcode", ""),
-            house_number=answer.get("house_number"),
-            country=answer.get("country", ""),
-        )
+        return VerifiedIdentity.from_attributes(transaction_id, answer, reference_key="consumer_bin")
 
 
 def identity_provider() -> IdentityProvider:

@@ -159,34 +159,31 @@ def details(request):
         return redirect("portal:signup")
     plan, addons = choice
     subscriber = getattr(request.user, "subscriber", None) if request.user.is_authenticated else None
+    # A logged-in subscriber applies with the details on file; anyone else fills in the form.
     form = DetailsForm(request.POST or None) if subscriber is None else None
-    if request.method == "POST":
-        applicant = None
-        if form is not None and form.is_valid():
-            data = form.cleaned_data
-            applicant = services.Applicant(
-                **{k: v for k, v in data.items() if k not in ("password",) and v is not None},
+    if request.method == "POST" and (form is None or form.is_valid()):
+        data = form.cleaned_data if form is not None else {}
+        try:
+            application = services.start_application(
+                services.Applicant(**{k: v for k, v in data.items() if k != "password" and v is not None})
+                if form is not None
+                else None,
+                plan=plan,
+                addons=addons,
+                password=data.get("password"),
+                user=request.user if subscriber is not None else None,
+                actor=Actor.of_user(request.user) if subscriber is not None else Actor.system("signup"),
             )
-        if subscriber is not None or applicant is not None:
-            try:
-                application = services.start_application(
-                    applicant,
-                    plan=plan,
-                    addons=addons,
-                    password=form.cleaned_data["password"] if form is not None else None,
-                    user=request.user if subscriber is not None else None,
-                    actor=Actor.of_user(request.user) if subscriber is not None else Actor.system("signup"),
-                )
-            except Refused as refused:
-                if form is None:
-                    messages.error(request, str(refused.refusal))
-                    return redirect("portal:dashboard")
-                _show_refusal(form, refused)
-            else:
-                if subscriber is None:
-                    login(request, application.subscriber.user, backend="django.contrib.auth.backends.ModelBackend")
-                request.session.pop(SESSION_KEY, None)
-                return redirect("portal:signup_payment", reference=application.reference)
+        except Refused as refused:
+            if form is None:
+                messages.error(request, str(refused.refusal))
+                return redirect("portal:dashboard")
+            _show_refusal(form, refused)
+        else:
+            if subscriber is None:
+                login(request, application.subscriber.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(SESSION_KEY, None)
+            return redirect("portal:signup_payment", reference=application.reference)
     context = {
         "form": form,
         "plan": plan,

@@ -87,24 +87,9 @@ def validate_choice(plan: Plan, addons: list[Product]) -> None:
     """PLAN-2 and PLAN-4 (terms art. 3.1, 3.5): one available plan, at most 4 eligible add-ons."""
     if not plan.is_available:
         raise Refused(Refusal(rule="PLAN-2", field="plan", message=_("This plan is no longer open for sign-up.")))
-    limit = settings.FLEX["MAX_ADDONS_HELD"]
-    if len(addons) > limit:
-        raise Refused(
-            Refusal(
-                rule="PLAN-4",
-                field="addons",
-                message=_("At most %(count)d add-ons per subscription.") % {"count": limit},
-            )
-        )
-    not_addons = sorted({p.name for p in addons if not p.is_addon_eligible or not p.is_active})
-    if not_addons:
-        raise Refused(
-            Refusal(
-                rule="PLAN-4",
-                field="addons",
-                message=_("Not available as an add-on: %(products)s.") % {"products": ", ".join(not_addons)},
-            )
-        )
+    refusal = rules.addons_allowed(addons, settings.FLEX["MAX_ADDONS_HELD"])
+    if refusal:
+        raise Refused(refusal)
 
 
 def refuse_child_or_minor(born: date, *, stage: str) -> None:
@@ -604,10 +589,8 @@ def _check_one_subscription(application: Application) -> Outcome:
 
 def _check_earlier_termination(application: Application) -> Outcome:
     """REG-4 (terms art. 2.2.1): no subscription of the same verified person ever terminated by the company."""
-    same = _same_person(application.subscriber)
-    if Subscription.objects.filter(same).filter(~Q(termination_ground="")).exists() or (
-        Subscription.objects.filter(same, status=SubscriptionStatus.TERMINATED).exists()
-    ):
+    # A company termination (TERM-6) always records its ground, and keeps it after the subscription ends.
+    if Subscription.objects.filter(_same_person(application.subscriber)).exclude(termination_ground="").exists():
         return Outcome(False, "an earlier subscription was terminated by the company")
     return Outcome(True, "no earlier termination")
 
@@ -747,21 +730,15 @@ def refuse_application(application_id: int, *, refusal_reason: str, actor: Actor
     with transaction.atomic(), history_context(actor, "refuse_application", reason):
         application = Application.objects.select_for_update().get(pk=application_id)
         staff = actor.user if actor.user is not None and actor.user.is_staff else None
-        if staff is not None:
-            from flex.fsm import may_perform
-
-            if not may_perform(application, "refuse", staff):
-                from django.core.exceptions import PermissionDenied
-
-                raise PermissionDenied(f"{staff} may not refuse applications")
-        _refuse(application, refusal_reason, reason, actor)
+        _refuse(application, refusal_reason, reason, actor, user=staff)
     return application
 
 
-def _refuse(application: Application, refusal_reason: str, note: str, actor: Actor) -> None:
+def _refuse(application: Application, refusal_reason: str, note: str, actor: Actor, user=None) -> None:
+    """Refuse under the caller's lock; `user` is the staff member whose review permission is checked."""
     from billing.tasks import refund_prepayment, send_application_decision
 
-    perform(application, "refuse", refusal_reason, note, clock.now(), actor.label)
+    perform(application, "refuse", refusal_reason, note, clock.now(), actor.label, user=user)
     application.status_changed_at = clock.now()
     application.save()
     record(actor, "refuse", application, rule=application.refusal_rule, reason=note, code=refusal_reason)

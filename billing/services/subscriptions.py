@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from accounts.models import Subscriber
-from billing import selectors
+from billing import rules, selectors
 from billing.models import (
     MINIMUM_TERM_MONTHS,
     PAYMENT_TERM_DAYS,
@@ -41,23 +41,9 @@ def create_subscription(
     """
     from django.conf import settings
 
-    if len(addons) > settings.FLEX["MAX_ADDONS_HELD"]:
-        raise Refused(
-            Refusal(
-                rule="PLAN-4",
-                field="addons",
-                message=_("At most %(count)d add-ons per subscription.") % {"count": settings.FLEX["MAX_ADDONS_HELD"]},
-            )
-        )
-    not_addons = [p.name for p in addons if not p.is_addon_eligible]
-    if not_addons:
-        raise Refused(
-            Refusal(
-                rule="PLAN-4",
-                field="addons",
-                message=_("Not available as an add-on: %(products)s.") % {"products": ", ".join(not_addons)},
-            )
-        )
+    refusal = rules.addons_allowed(addons, settings.FLEX["MAX_ADDONS_HELD"])
+    if refusal:
+        raise Refused(refusal)
     try:
         with transaction.atomic(), history_context(actor, "create_subscription"):
             subscription = Subscription.objects.create(

@@ -23,8 +23,12 @@ class Carrier(ABC):
 
 
 class SandboxCarrier(Carrier):
+    """The carrier's public tracking page, served by the sandbox from the events the carrier posted."""
+
     def tracking_url(self, tracking_code: str) -> str:
-        return f"/sandbox/track/{tracking_code}/"
+        from django.urls import reverse
+
+        return reverse("sandbox:tracking", args=[tracking_code])
 
 
 class HttpCarrier(Carrier):

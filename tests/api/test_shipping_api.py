@@ -194,3 +194,23 @@ def test_webhook_missing_a_field_names_it(unpaid):
     response = webhook(body)
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "reference"
+
+
+def test_applicant_follows_the_parcel_on_the_carriers_tracking_page(shipment):
+    from django.test import Client
+    from django.urls import reverse
+
+    warehouse().post(f"/api/v1/shipments/{shipment.reference}/shipped/", shipped_body(shipment), format="json")
+    carrier().post(
+        f"/api/v1/shipments/{shipment.reference}/tracking-events/",
+        {"event_id": "t-1", "code": "in_transit", "occurred_at": "2026-11-25T18:00:00+01:00"},
+        format="json",
+    )
+    applicant = Client()
+    applicant.force_login(shipment.subscriber.user)
+    status = applicant.get(reverse("portal:application", args=[shipment.application.reference])).text
+    assert "3SFLEX123" in status
+    tracking_url = reverse("sandbox:tracking", args=["3SFLEX123"])
+    assert tracking_url in status
+    assert "onderweg" in Client().get(tracking_url).text
+    assert Client().get(reverse("sandbox:tracking", args=["NOPE"])).status_code == 404

@@ -1,13 +1,43 @@
 """The Celery app. The beat schedule lives here, in code, so that it is reviewed like code."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flex.settings")
 
-app = Celery("flex")
+_held: ContextVar[list | None] = ContextVar("held_tasks", default=None)
+
+
+class FlexTask(Task):
+    """Our tasks, which a block can hold back (see `held_tasks`)."""
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        held = _held.get()
+        if held is not None:
+            held.append((self.name, args, kwargs))
+            return None
+        return super().apply_async(args, kwargs, **options)
+
+
+@contextmanager
+def held_tasks() -> Iterator[list]:
+    """Tasks enqueued in the block are neither run nor sent to a broker, only listed: the demo data
+    shows an application "as a queue would leave it" (submitted, checks running, just accepted)
+    whether jobs run in-process or on a worker that would otherwise take them at once."""
+    held: list = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+app = Celery("flex", task_cls=FlexTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

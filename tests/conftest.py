@@ -22,13 +22,22 @@ def _mail_in_memory(settings):
 
 @pytest.fixture
 def travel():
-    """Move the project clock: `with travel("2026-03-01"): ...`, or call `travel.to(day)` for the test."""
+    """Move the project clock: `travel("2026-03-01")` freezes it for the rest of the test, and
+    `with travel("2026-03-01"): ...` for the block only."""
     from datetime import date, datetime
 
-    def to(moment):
-        if isinstance(moment, str):
-            moment = date.fromisoformat(moment) if len(moment) == 10 else datetime.fromisoformat(moment)
-        return clock.travel_to(moment)
+    class Trip:
+        def __init__(self, moment):
+            if isinstance(moment, str):
+                moment = date.fromisoformat(moment) if len(moment) == 10 else datetime.fromisoformat(moment)
+            self._frozen = clock.travel_to(moment)
+            self._frozen.__enter__()
 
-    yield to
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._frozen.__exit__(*exc)
+
+    yield Trip
     clock.set_frozen(None)

@@ -3,14 +3,20 @@ beat schedule only names tasks that exist."""
 
 import os
 import time
+from io import StringIO
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import before_task_publish
 from django.core import mail
+from django.core.management import call_command
+from django.db import connection, transaction
 
+from billing import services
+from billing.management.demo_applications import verify_identity
 from billing.models import Invoice
 from flex.celery import app
-from tests.factories import subscribe
+from tests.signup import APPLICANT, draft, signup_world
 
 
 @pytest.fixture
@@ -27,28 +33,68 @@ def redis_worker():
         app.conf.update(saved)
 
 
+@pytest.fixture
+def publications():
+    """Every task published to the broker, with whether a database transaction was still open then."""
+    published = []
+
+    def remember(sender=None, **kwargs):
+        published.append((sender, connection.in_atomic_block))
+
+    before_task_publish.connect(remember, weak=False)
+    try:
+        yield published
+    finally:
+        before_task_publish.disconnect(remember)
+
+
+def prepayment_started(settings):
+    """An applicant with a verified identity opens the checkout: the prepayment invoice is issued and its
+    e-mail is a job for the worker."""
+    world = signup_world(settings)
+    application = draft(world)
+    services.choose_payment(application.pk, method="card", accepts_terms=True, ip_address=None, actor=APPLICANT)
+    subscriber = application.subscriber
+    verify_identity(application, name=subscriber.display_name, date_of_birth=subscriber.date_of_birth)
+    services.start_prepayment(application.pk, return_url="/return", actor=APPLICANT)
+    return application
+
+
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_invoice_mail_is_queued_after_commit_and_sent_by_a_worker(redis_worker):
-    invoice = subscribe().invoices.get()  # committed: the on_commit hook put the mail task on Redis
+def test_invoice_mail_is_queued_after_commit_and_sent_by_a_worker(redis_worker, publications, settings):
+    application = prepayment_started(settings)
+    invoice = application.invoices.get()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not Invoice.objects.get(pk=invoice.pk).emailed_at:
         time.sleep(0.1)
     assert Invoice.objects.get(pk=invoice.pk).emailed_at is not None
-    assert [message.to for message in mail.outbox] == [[invoice.subscription.subscriber.email]]
+    assert [message.to for message in mail.outbox] == [[application.subscriber.email]]
+    assert ("billing.tasks.send_invoice_email", False) in publications
+    assert all(not in_transaction for _, in_transaction in publications), publications
 
 
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_transaction_enqueues_nothing(redis_worker):
-    from django.db import transaction
-
+def test_a_rolled_back_transaction_enqueues_nothing(redis_worker, publications, settings):
     with pytest.raises(RuntimeError), transaction.atomic():
-        subscribe()
+        prepayment_started(settings)
         raise RuntimeError("crash before commit")
     time.sleep(1)
     assert Invoice.objects.count() == 0
+    assert publications == []
     assert mail.outbox == []
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_gives_the_documented_states_with_a_worker_running(redis_worker, publications):
+    from tests.test_settings_and_seed import assert_states_the_readme_lists
+
+    call_command("seed_demo", stdout=StringIO())
+    time.sleep(1)  # anything sent to the worker would have moved an application on by now
+    assert_states_the_readme_lists()
+    assert app.conf.task_always_eager is False  # the seed gave the worker back its queue
 
 
 def test_beat_schedule_names_registered_tasks():

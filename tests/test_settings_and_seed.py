@@ -102,7 +102,42 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settin
     from billing.models import Application, ApplicationStatus
 
     assert set(Application.objects.values_list("status", flat=True)) == set(ApplicationStatus.values)
+    assert_states_the_readme_lists()
     assert Application.objects.filter(shipment__status="delivered", subscription__status="active").exists()
     assert Application.objects.get(subscriber__last_name="Wanbetaler").refusal_rule == "REG-5"
     for role in roles.ROLE_PERMISSIONS:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role
+
+
+# What the README's "Where to click" table promises, by log-in.
+README_SUBSCRIPTIONS = {
+    "anna@example.nl": "active",
+    "bram@example.nl": "pending_delivery",
+    "daan@example.nl": "notice_given",
+    "eva@example.nl": "terminated",
+    "femke@example.nl": "withdrawn",
+    "info@cafedehoek.nl": "active",
+}
+README_APPLICATIONS = {
+    "gijs@example.nl": "draft",
+    "hanna@example.nl": "submitted",
+    "ivo@example.nl": "checking",
+    "joke@example.nl": "awaiting_review",
+    "kees@example.nl": "refused",
+    "lotte@example.nl": "withdrawn",
+    "milan@example.nl": "accepted",
+    "noor@example.nl": "awaiting_stock",
+    "olaf@example.nl": "allocated",
+    "puck@example.nl": "allocated",
+}
+
+
+def assert_states_the_readme_lists():
+    from billing.models import Application
+
+    subscriptions = dict(Subscription.objects.values_list("subscriber__email", "status"))
+    assert {email: subscriptions.get(email) for email in README_SUBSCRIPTIONS} == README_SUBSCRIPTIONS
+    applications = dict(Application.objects.values_list("subscriber__email", "status"))
+    assert {email: applications.get(email) for email in README_APPLICATIONS} == README_APPLICATIONS
+    puck = Application.objects.get(subscriber__email="puck@example.nl")
+    assert puck.shipment.status == "delivered" and puck.subscription.status == "active"

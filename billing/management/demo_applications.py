@@ -4,7 +4,6 @@ services the portal, the admin and the partner API call, nothing else."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
 from django.conf import settings
@@ -16,20 +15,7 @@ from billing import services
 from billing.adapters.payments import SandboxPaymentProvider, payment_provider
 from billing.models import Application
 from flex.audit.trail import Actor
-
-
-@contextmanager
-def tasks_left_queued():
-    """Jobs enqueued in the block wait for a worker instead of running in-process: an application
-    stays where a queue would leave it (with the in-memory broker of `make run`, they never run)."""
-    from flex.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.task_always_eager = eager
+from flex.celery import held_tasks
 
 
 def walk_to(
@@ -44,20 +30,31 @@ def walk_to(
     password: str | None,
     date_of_birth: date = date(1990, 5, 17),
     house_number: int = 1,
+    phone: str = "06-12345678",
+    street: str = "Herengracht",
+    postcode: str = "1016 BR",
+    city: str = "Amsterdam",
+    kind: str = "person",
+    organisation_name: str = "",
+    kvk_number: str = "",
 ) -> Application:
+    """Take a new applicant to `state`: one of the application states, or "delivered" (the sandbox
+    warehouse and carrier ship and deliver through the partner services, so the subscription is active)."""
     actor = Actor.system("seed_demo")
     applicant = services.Applicant(
-        kind="person",
+        kind=kind,
         email=email,
-        phone="06-12345678",
-        street="Herengracht",
+        phone=phone,
+        street=street,
         house_number=house_number,
         house_number_suffix="",
-        postcode="1016 BR",
-        city="Amsterdam",
+        postcode=postcode,
+        city=city,
         first_name=first_name,
         last_name=last_name,
-        date_of_birth=date_of_birth,
+        date_of_birth=date_of_birth if kind == "person" else None,
+        organisation_name=organisation_name,
+        kvk_number=kvk_number,
     )
     application = services.start_application(
         applicant, plan=plan, addons=addons, password=password, user=None, actor=actor
@@ -68,17 +65,18 @@ def walk_to(
         application.pk,
         method=payment_method,
         iban="NL91ABNA0417164300",
-        account_holder=f"{first_name} {last_name}",
+        account_holder=organisation_name or f"{first_name} {last_name}",
         accepts_terms=True,
         ip_address="127.0.0.1",
         actor=actor,
     )
-    verify_identity(application, name=f"{first_name} {last_name}", date_of_birth=date_of_birth)
+    # For an organisation, its representative identifies at the bank.
+    verify_identity(application, name=f"{first_name} {last_name}".strip() or "J. de Hoek", date_of_birth=date_of_birth)
     pay_prepayment(application, method="card" if payment_method == "card" else "ideal")
     autopilot = state == "delivered"
     with override_settings(FLEX_SANDBOX_AUTOPILOT=autopilot, FLEX={**settings.FLEX, "AUTO_ACCEPT": False}):
         if state in ("submitted", "checking"):
-            with tasks_left_queued():
+            with held_tasks():
                 services.submit_application(application.pk, actor=actor)
             if state == "checking":
                 services.start_checks(application.pk, actor=actor)
@@ -91,7 +89,7 @@ def walk_to(
             return services.withdraw_application(application.pk, actor=actor, reason="demo: changed my mind")
         reviewer = Actor.of_user(User.objects.get(email="service@flex.example"))
         if state == "accepted":
-            with tasks_left_queued():
+            with held_tasks():
                 return services.accept_application(application.pk, actor=reviewer, reason="demo")
         services.accept_application(application.pk, actor=reviewer, reason="demo: all checks passed")
     return Application.objects.get(pk=application.pk)

@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 
 from billing import services
-from billing.management.demo_applications import tasks_left_queued
 from billing.models import ApplicationStatus
 from devices import services as device_services
 from devices.models import DeviceUnit
 from flex.audit.trail import Actor
+from flex.celery import held_tasks
 from tests.signup import signup_world, submitted
 
 
@@ -19,7 +19,7 @@ def two_accepted(transactional_db, settings):
     world = signup_world(settings)
     DeviceUnit.objects.filter(product=world.speaker).order_by("-id")[:1].get().delete()  # stock for one plan only
     applications = [submitted(world, n) for n in (1, 2)]
-    with tasks_left_queued():  # allocation is raced below, not run on commit
+    with held_tasks():  # allocation is raced below, not run on commit
         for application in applications:
             services.accept_application(application.pk, actor=world.reviewer)
     return applications

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Address, Subscriber
 from billing.models import Application, ApplicationStatus
+from tests.factories import ProductFactory
 from tests.signup import signup_world
 
 PASSWORD = "Een-goed-wachtwoord-1"
@@ -47,10 +48,28 @@ def test_plan_page_shows_plans_and_add_ons_with_prices(world):
     assert "€ 19,00" in page.text
 
 
-def test_more_than_4_add_ons_is_shown_on_the_page_with_its_rule(world):
-    page = choose(Client(), world, addons=5)
+def choose_two_kinds(client, world, first: int, second: int):
+    other = ProductFactory(name="Sub Mini", sku="SUB-MINI", is_addon_eligible=True)
+    return client.post(
+        reverse("portal:signup"),
+        {"plan": world.plan.pk, f"addon_{world.addon.pk}": first, f"addon_{other.pk}": second},
+    )
+
+
+def test_four_add_ons_go_on_to_the_details_step(world):
+    client = Client()
+    page = choose_two_kinds(client, world, 2, 2)
+    assert page.status_code == 302 and page.url == reverse("portal:signup_details")
+    assert len(client.session["signup_choice"]["addons"]) == 4
+
+
+def test_more_than_4_add_ons_is_refused_on_the_page_with_its_rule(world):
+    client = Client()
+    page = choose_two_kinds(client, world, 3, 2)
     assert page.status_code == 200
-    assert "PLAN-4" in page.text
+    errors = list(page.context["form"].non_field_errors())
+    assert errors and "PLAN-4" in errors[0] and "3.5" in errors[0]
+    assert "signup_choice" not in client.session
 
 
 def test_minor_is_refused_on_the_details_step_naming_the_rule(world):

@@ -15,10 +15,17 @@ def test_register_names_no_field_that_no_longer_exists():
     assert register.stale() == []
 
 
-def test_a_new_field_would_be_reported():
+def test_a_new_field_would_be_reported(monkeypatch):
+    """A developer adds `Subscriber.shoe_size` (and pghistory copies it) without classifying it."""
     subscriber = apps.get_model("accounts", "Subscriber")
-    assert register.entry_for(subscriber, "date_of_birth").personal
-    assert register.entry_for(subscriber, "shoe_size") is None
+    history = apps.get_model("accounts", "SubscriberEvent")
+    real_field_names = register._field_names
+
+    def with_shoe_size(model):
+        return real_field_names(model) + (["shoe_size"] if model in (subscriber, history) else [])
+
+    monkeypatch.setattr(register, "_field_names", with_shoe_size)
+    assert sorted(register.unclassified()) == ["accounts.Subscriber.shoe_size", "accounts.SubscriberEvent.shoe_size"]
 
 
 def test_history_tables_follow_the_model_they_track():

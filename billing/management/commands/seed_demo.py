@@ -3,6 +3,7 @@ and subscribers in several states. Idempotent: running it again changes nothing.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,12 +13,13 @@ from django.db import transaction
 from rest_framework_api_key.crypto import concatenate
 
 from accounts import roles
-from accounts.models import Address, Partner, PartnerApiKey, Subscriber, User
+from accounts.models import Partner, PartnerApiKey, User
 from billing import services
-from billing.models import Subscription, SubscriptionUnit, TermsVersion
+from billing.models import Subscription, TermsVersion
 from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
 from flex import clock
 from flex.audit.trail import Actor
+from flex.celery import app
 
 DEMO_PASSWORD = "flex-demo-2026"
 PRICES_FROM = date(2025, 1, 1)
@@ -115,6 +117,19 @@ class Command(BaseCommand):
     help = "Load Flex demo data (idempotent)."
 
     def handle(self, *args, **options):
+        # Jobs run in-process while seeding, whatever broker is configured, so that the demo reaches the
+        # states the README lists even with a worker running; held jobs (see walk_to) are not sent at all.
+        # Their one-line-per-task log is for workers, not for this command's output.
+        eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+        try:
+            self.seed()
+        finally:
+            app.conf.task_always_eager = eager
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}."))
+
+    def seed(self):
         with transaction.atomic():
             roles.ensure_staff_groups()
             self.catalogue()
@@ -122,10 +137,9 @@ class Command(BaseCommand):
             self.staff()
             self.partners()
             self.terms()
-            self.subscribers()
-        # Applications commit step by step through the services, as the wizard does.
+        # Subscribers and applications commit step by step through the services, as the wizard does.
+        self.subscribers()
         self.applications()
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}."))
 
     def catalogue(self):
         for sku, name, kind, colour, addon, price, fee in PRODUCTS:
@@ -213,6 +227,11 @@ class Command(BaseCommand):
             )
 
     def subscribers(self):
+        """Subscribers whose subscriptions lived a while: each signed up through the wizard's services on
+        its day, was accepted, allocated, shipped and delivered by the sandbox partners, then lived its
+        story (notice, termination, withdrawal) through the same services staff and subscribers use."""
+        from billing.management.demo_applications import walk_to
+
         today = clock.today()
         actor = Actor.system("seed_demo")
         people = [
@@ -224,72 +243,52 @@ class Command(BaseCommand):
             ("femke@example.nl", "Femke", "Smit", "compact", "withdrawn"),
         ]
         for n, (email, first, last, plan_code, story) in enumerate(people):
-            if Subscriber.objects.filter(email=email).exists():
+            if User.objects.filter(email=email).exists():
                 continue
-            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=f"{first} {last}")
-            subscriber = Subscriber.objects.create(
-                user=user,
-                first_name=first,
-                last_name=last,
-                email=email,
-                date_of_birth=date(1980 + n, 3, 14),
-                phone=f"06-1234567{n}",
-            )
-            Address.objects.create(
-                subscriber=subscriber,
-                street="Keizersgracht",
-                house_number=100 + n,
-                postcode="1015 CX",
-                city="Amsterdam",
-                moved_in_on=date(2020, 1, 1),
-                reported_on=date(2020, 1, 10),
-            )
-            self.live_through(subscriber, Plan.objects.get(code=plan_code), story, today, actor)
+            months_ago = {"pending": 0, "withdrawn": 0}.get(story, 5)
+            signed_up = today - timedelta(days=30 * months_ago + 7)
+            with clock.travel_to(signed_up):
+                application = walk_to(
+                    "allocated" if story == "pending" else "delivered",
+                    email=email,
+                    first_name=first,
+                    last_name=last,
+                    plan=Plan.objects.get(code=plan_code),
+                    addons=list(Product.objects.filter(sku="ROAM-2-OLIVE")) if story == "active" else [],
+                    payment_method="sepa_direct_debit",
+                    password=DEMO_PASSWORD,
+                    date_of_birth=date(1980 + n, 3, 14),
+                    phone=f"06-1234567{n}",
+                    street="Keizersgracht",
+                    house_number=100 + n,
+                    postcode="1015 CX",
+                )
+            self.live_through(application.subscription, story, signed_up, today, actor)
         organisation_email = "info@cafedehoek.nl"
-        if not Subscriber.objects.filter(email=organisation_email).exists():
-            cafe = Subscriber.objects.create(
-                kind="organisation",
-                organisation_name="Café De Hoek B.V.",
-                kvk_number="12345678",
-                email=organisation_email,
-                phone="020-1234567",
-            )
-            Address.objects.create(
-                subscriber=cafe,
-                street="Prinsengracht",
-                house_number=2,
-                postcode="1015 DV",
-                city="Amsterdam",
-                moved_in_on=date(2019, 5, 1),
-                reported_on=date(2019, 5, 1),
-            )
-            self.live_through(cafe, Plan.objects.get(code="cinema-plus"), "active", today, actor)
+        if not User.objects.filter(email=organisation_email).exists():
+            with clock.travel_to(today - timedelta(days=157)):
+                walk_to(
+                    "delivered",
+                    kind="organisation",
+                    email=organisation_email,
+                    first_name="",
+                    last_name="",
+                    organisation_name="Café De Hoek B.V.",
+                    kvk_number="12345678",
+                    plan=Plan.objects.get(code="cinema-plus"),
+                    addons=[],
+                    payment_method="sepa_direct_debit",
+                    password=DEMO_PASSWORD,
+                    phone="020-1234567",
+                    street="Prinsengracht",
+                    house_number=2,
+                    postcode="1015 DV",
+                )
 
-    def live_through(self, subscriber, plan, story, today, actor):
-        """Walk one subscription through the real services to the state the story asks for."""
-        months_ago = {"pending": 0, "withdrawn": 0}.get(story, 5)
-        accepted = today - timedelta(days=30 * months_ago + 7)
-        addons = list(Product.objects.filter(sku="ROAM-2-OLIVE")) if story == "active" else []
-        with clock.travel_to(accepted):
-            subscription = services.create_subscription(
-                subscriber, plan, payment_method="sepa_direct_debit", addons=addons, actor=actor
-            )
-        if story == "pending":
-            return
-        invoice = subscription.invoices.get()
-        with clock.travel_to(accepted + timedelta(days=1)):
-            services.record_payment(
-                invoice.pk,
-                amount=invoice.gross_total,
-                method="sepa_direct_debit",
-                provider_reference=f"DEMO-{invoice.number}",
-                actor=Actor.partner("payments"),
-            )
-        delivered = accepted + timedelta(days=3)
-        self.deliver_units(subscription, delivered)
-        with clock.travel_to(delivered):
-            services.activate_subscription(subscription.pk, delivered_on=delivered, actor=Actor.partner("carrier"))
-            if story == "withdrawn":
+    def live_through(self, subscription: Subscription, story: str, signed_up: date, today: date, actor) -> None:
+        """What happened after delivery, through the services a subscriber or staff member would use."""
+        if story == "withdrawn":
+            with clock.travel_to(signed_up + timedelta(days=2)):
                 services.withdraw(subscription.pk, actor=actor, reason="changed my mind")
         if story == "notice":
             with clock.travel_to(today - timedelta(days=5)):
@@ -298,19 +297,3 @@ class Command(BaseCommand):
             services.terminate_immediately(
                 subscription.pk, ground="non_payment", actor=actor, reason="demo: unpaid invoices"
             )
-
-    def deliver_units(self, subscription: Subscription, delivered: date) -> None:
-        """Demo stand-in for allocation and shipping (built as their own flow in the sign-up issue)."""
-        wanted = [(item.product, item.quantity) for item in subscription.plan.items.select_related("product")]
-        wanted += [(addon.product, 1) for addon in subscription.addons.all()]
-        for product, quantity in wanted:
-            for unit in DeviceUnit.objects.filter(product=product, status="in_stock").order_by("serial_number")[
-                :quantity
-            ]:
-                for step in ("reserve", "ship", "deliver"):
-                    getattr(unit, step)()
-                unit.status_changed_at = clock.start_of_day(delivered)
-                unit.save()
-                SubscriptionUnit.objects.create(
-                    subscription=subscription, unit=unit, allocated_at=clock.start_of_day(delivered)
-                )

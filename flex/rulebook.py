@@ -1,4 +1,4 @@
-"""Every contract rule Flex enforces, by id, with the article it comes from (docs/rules.md, a copy of the company catalogue).
+"""Every contract rule Flex enforces, by id, with the article it comes from (docs/rules.md).
 
 A refusal shown to anyone names one of these ids and its article. Sources: "terms" are the Flex 2.0
 general terms and conditions, "privacy statement" the Sonos privacy statement (Feb 2020), "account

@@ -92,6 +92,13 @@ class Subscriber(models.Model):
     )
     email = models.EmailField(_("e-mail"))
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=[("nl", "Nederlands"), ("en", "English")],
+        default="nl",
+        help_text=_("The language of the e-mails we send (PAY-8): the one the subscriber signed up in."),
+    )
     verified_identity = models.CharField(
         _("verified identity"),
         max_length=64,

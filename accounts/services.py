@@ -78,3 +78,23 @@ def log_disclosure(
         reference=reference,
         at=clock.now(),
     )
+
+
+def choose_language(subscriber_id: int, *, language: str, actor: Actor) -> Subscriber:
+    """The subscriber picks the language of the portal and of every e-mail we send them (PAY-8)."""
+    languages = dict(Subscriber._meta.get_field("language").choices)
+    if language not in languages:
+        raise Refused(
+            Refusal(
+                rule="PAY-8",
+                field="language",
+                message=_("Choose one of: %(languages)s.") % {"languages": ", ".join(languages)},
+            )
+        )
+    with transaction.atomic(), history_context(actor, "choose_language"):
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_id)
+        if subscriber.language != language:
+            subscriber.language = language
+            subscriber.save(update_fields=["language"])
+            record(actor, "choose_language", subscriber, rule="PAY-8", language=language)
+    return subscriber

@@ -1,4 +1,5 @@
-"""E-mails about money (PAY-8, terms art. 12.4: all information about the subscription goes out by e-mail)."""
+"""E-mails about money (PAY-8, terms art. 12.4: all information about the subscription goes out by e-mail),
+written in the language the subscriber chose (signed up in, or switched to in the portal)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from billing.models import Application, ApplicationStatus, Invoice
 from flex import clock
@@ -22,12 +24,13 @@ def send_invoice(invoice_id: int) -> bool:
         if invoice.emailed_at is not None:
             return False
         subscriber = (invoice.subscription or invoice.application).subscriber
-        with translation.override("nl"):
+        with translation.override(subscriber.language):
             body = render_to_string(
                 "billing/email/invoice.txt",
                 {"invoice": invoice, "lines": invoice.lines.all(), "subscriber": subscriber},
             )
-        EmailMessage(subject=f"Flex factuur {invoice.number}", body=body, to=[subscriber.email]).send()
+            subject = _("Flex invoice %(number)s") % {"number": invoice.number}
+        EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()
         invoice.emailed_at = clock.now()
         invoice.save(update_fields=["emailed_at"])
     return True
@@ -54,13 +57,13 @@ def send_application_decision(application_id: int) -> bool:
             "addons": [a.product for a in application.addons.select_related("product")],
             "article": article_of(application.refusal_rule) if application.refusal_rule else "",
         }
-        with translation.override("nl"):
+        with translation.override(application.subscriber.language):
             body = render_to_string(template, context)
             subject = (
-                f"Flex: je bestelling {application.reference} is geaccepteerd"
+                _("Flex: your order %(reference)s is accepted")
                 if accepted
-                else f"Flex: je aanvraag {application.reference}"
-            )
+                else _("Flex: your application %(reference)s")
+            ) % {"reference": application.reference}
         EmailMessage(subject=subject, body=body, to=[application.subscriber.email]).send()
         application.decision_emailed_at = clock.now()
         application.save(update_fields=["decision_emailed_at"])

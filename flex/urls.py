@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.portal import views as portal_views
+
 admin.site.site_header = "Flex back office"
 admin.site.site_title = "Flex back office"
 admin.site.index_title = "Operations"
@@ -23,7 +25,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:dashboard", permanent=False)),
     path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", portal_views.set_language, name="set_language"),
     path("portal/", include(("flex.portal_urls", "portal"))),
     path("api/v1/", include(("flex.api.urls", "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),

@@ -86,6 +86,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "kvk_number": personal(C.IDENTITY, E.LEGAL_HOLD, "public register number, on invoices"),
         "email": personal(C.CONTACT, E.ANONYMISE),
         "phone": personal(C.CONTACT, E.DELETE),
+        "language": personal(C.CONTACT, E.DELETE, "the language we write to them in (PAY-8)"),
         "verified_identity": personal(C.IDENTITY, E.DELETE, "the identity provider's pseudonym (REG-4)"),
         "identity_verified_at": personal(C.IDENTITY, E.DELETE),
         "created_at": personal(C.CONTRACT, E.ANONYMISE),

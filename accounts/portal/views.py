@@ -8,10 +8,24 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views import i18n
 
 from accounts import services
 from flex.audit.trail import Actor
 from flex.refusals import Refused
+
+
+def set_language(request):
+    """Django's language switch; a logged-in subscriber's choice also sets the language of their e-mail."""
+    response = i18n.set_language(request)
+    subscriber = getattr(request.user, "subscriber", None) if request.user.is_authenticated else None
+    language = request.POST.get("language", "")
+    if subscriber is not None and request.method == "POST" and language != subscriber.language:
+        try:
+            services.choose_language(subscriber.pk, language=language, actor=Actor.of_user(request.user))
+        except Refused as refused:
+            messages.error(request, str(refused.refusal))
+    return response
 
 
 class LoginView(auth_views.LoginView):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -12,6 +13,8 @@ from accounts.models import Address, Disclosure, Partner, Subscriber
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.refusals import Refusal, Refused
+
+A = TypeVar("A")  # a partner adapter: anything with `cfg` and `disclosed_categories`
 
 
 def report_move(
@@ -78,6 +81,24 @@ def log_disclosure(
         reference=reference,
         at=clock.now(),
     )
+
+
+def disclose_to(partner_adapter: A, *, subscriber: Subscriber | None, purpose: str, reference: str) -> A:
+    """Log what the partner behind `partner_adapter` is about to receive, then hand the adapter back for
+    the call: `disclose_to(credit_bureau(), subscriber=..., purpose=..., reference=...).check(...)`.
+
+    The one home of "disclosure, then partner call" (PRIV-1, terms art. 9.2): the partner code and kind
+    come from the adapter's configuration, the categories from the adapter's interface.
+    """
+    log_disclosure(
+        partner_adapter.cfg.partner_code,
+        kind=partner_adapter.cfg.kind,
+        subscriber=subscriber,
+        categories=list(partner_adapter.disclosed_categories),
+        purpose=purpose,
+        reference=reference,
+    )
+    return partner_adapter
 
 
 def choose_language(subscriber_id: int, *, language: str, actor: Actor) -> Subscriber:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from billing.choices import RefusalReason
 from flex import clock
 from flex.refusals import Refusal
 
@@ -185,3 +187,77 @@ def addons_allowed(addons, limit: int) -> Refusal | None:
             message=_("Not available as an add-on: %(products)s.") % {"products": ", ".join(not_addons)},
         )
     return None
+
+
+# --- the checks on an application (REG-1, 4, 5, 7, 9): pure decisions over facts the service gathers ---
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check decided: passed or not, a line for the reviewer, and the refusal code it implies."""
+
+    passed: bool
+    detail: str
+    refusal_reason: str = ""
+
+
+def age_and_residence_check(
+    *, is_person: bool, date_of_birth: date | None, application_day: date, address_country: str, postcode: str
+) -> CheckResult:
+    """REG-1 (terms art. 1.1.1, 1.1.4): 18 or older on the application date (a legal entity has no age),
+    with a physical address in the Netherlands."""
+    from accounts.rules import adult_applicant, dutch_postcode
+
+    if is_person and (date_of_birth is None or adult_applicant(date_of_birth, application_day)):
+        return CheckResult(False, "younger than 18 on the application date", RefusalReason.UNDER_AGE)
+    if address_country != "NL" or dutch_postcode(postcode):
+        return CheckResult(False, "no physical address in the Netherlands", RefusalReason.NOT_IN_NETHERLANDS)
+    return CheckResult(True, "18 or older, address in the Netherlands" if is_person else "legal entity")
+
+
+def one_subscription_check(*, has_live_subscription: bool, has_other_open_application: bool) -> CheckResult:
+    """REG-9 (terms art. 3.4.1): no other pending or live subscription and no other open application of
+    the same person (under any account with the same verified identity)."""
+    if has_live_subscription:
+        return CheckResult(False, "already has a pending or live subscription")
+    if has_other_open_application:
+        return CheckResult(False, "another application is in progress")
+    return CheckResult(True, "no other subscription")
+
+
+def earlier_termination_check(*, was_terminated_by_company: bool) -> CheckResult:
+    """REG-4 (terms art. 2.2.1): no subscription of the same verified person ever terminated by the company."""
+    if was_terminated_by_company:
+        return CheckResult(False, "an earlier subscription was terminated by the company")
+    return CheckResult(True, "no earlier termination")
+
+
+def credit_check(*, is_positive: bool, detail: str, bureau_reference: str) -> CheckResult:
+    """REG-5 (terms art. 2.2.2): the credit bureau's verdict decides; its reference is kept for the reviewer."""
+    return CheckResult(is_positive, f"{detail} ({bureau_reference})")
+
+
+def identity_check(*, verified_at: datetime | None, verified_identity: str) -> CheckResult:
+    """REG-7 (terms art. 2.3.3): identity verified through the identity provider, with its pseudonym kept."""
+    if verified_at and verified_identity:
+        return CheckResult(True, f"verified {verified_at:%Y-%m-%d %H:%M}")
+    return CheckResult(False, "identity not verified")
+
+
+def card_authorisation_check(*, has_card_token: bool) -> CheckResult:
+    """REG-7 (terms art. 2.3.2): paying by card needs the card authorised with the prepayment."""
+    if has_card_token:
+        return CheckResult(True, "card authorised with the prepayment")
+    return CheckResult(False, "no card authorisation: the prepayment was not paid by card")
+
+
+def mandate_check(*, mandate_reference: str, account_holder_matches: bool, detail: str) -> CheckResult:
+    """REG-7 (terms art. 2.3.2): the SEPA mandate's account belongs to the holder named on the mandate."""
+    return CheckResult(account_holder_matches, f"mandate {mandate_reference}: {detail}")
+
+
+def prepayment_check(*, is_paid: bool) -> CheckResult:
+    """REG-7 / TERM-1 (terms art. 2.3.1, 1.1.5): the first 3 monthly fees are paid upfront."""
+    if is_paid:
+        return CheckResult(True, "paid")
+    return CheckResult(False, str(_("The first 3 monthly fees have not been paid yet.")))

@@ -102,6 +102,14 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+if IS_POSTGRES:
+    # django-pgtrigger's triggers (pghistory's among them) read the `pgtrigger.ignore` setting; when it is
+    # absent they raise and catch an error in a subtransaction on every row, and with Django's deferred
+    # foreign keys PostgreSQL then re-checks the queued constraint events each time: a bulk insert grows
+    # quadratic in the rows of its transaction. Defined (empty) for every connection, it stays linear.
+    # (issue 13; the maintainers' own runtime sets it per transaction with `pgtrigger.ignore()`.)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c pgtrigger.ignore={{}}".strip()
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "portal:login"

@@ -32,6 +32,8 @@ class CreditResult:
 
 
 class CreditBureau(ABC):
+    disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
 

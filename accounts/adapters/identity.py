@@ -64,6 +64,8 @@ class VerifiedIdentity:
 
 
 class IdentityProvider(ABC):
+    disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
 

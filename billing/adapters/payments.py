@@ -49,6 +49,8 @@ class MandateCheck:
 
 
 class PaymentProvider(ABC):
+    disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
 

@@ -10,6 +10,14 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import Subscriber
 from billing import rules
+from billing.choices import (  # noqa: F401 - re-exported through billing.models
+    CHECK_RULES,
+    REFUSAL_RULES,
+    REFUSING_CHECKS,
+    CheckKind,
+    CheckOutcome,
+    RefusalReason,
+)
 from billing.models.subscriptions import PaymentMethod, Subscription
 from devices.models import Plan, Product
 from flex.fsm import rule_condition
@@ -44,32 +52,6 @@ class ApplicationStatus(models.TextChoices):
     REFUSED = "refused", _("refused")
     WITHDRAWN = "withdrawn", _("withdrawn")
 
-
-class RefusalReason(models.TextChoices):
-    """Why an application was refused; each code belongs to one rule (REFUSAL_RULES)."""
-
-    UNDER_AGE = "under_age", _("younger than 18 (art. 1.1.1)")
-    NOT_IN_NETHERLANDS = "not_in_netherlands", _("not living or established in the Netherlands (art. 1.1.4)")
-    TERMINATED_BEFORE = "terminated_before", _("earlier subscription terminated by the company (art. 2.2.1)")
-    CREDIT_CHECK = "credit_check", _("negative credit check (art. 2.2.2)")
-    SECOND_SUBSCRIPTION = "second_subscription", _("already has a subscription (art. 3.4.1)")
-    FALSE_INFORMATION = "false_information", _("incorrect or incomplete information (art. 2.2.3)")
-    SUSPECTED_FRAUD = "suspected_fraud", _("suspected fraud (art. 2.2.3)")
-    IDENTITY_NOT_VERIFIED = "identity_not_verified", _("identity could not be verified (art. 2.2.3)")
-    OTHER = "other", _("other well-founded reason (art. 2.2.3)")
-
-
-REFUSAL_RULES = {
-    RefusalReason.UNDER_AGE: "REG-1",
-    RefusalReason.NOT_IN_NETHERLANDS: "REG-1",
-    RefusalReason.TERMINATED_BEFORE: "REG-4",
-    RefusalReason.CREDIT_CHECK: "REG-5",
-    RefusalReason.SECOND_SUBSCRIPTION: "REG-9",
-    RefusalReason.FALSE_INFORMATION: "REG-6",
-    RefusalReason.SUSPECTED_FRAUD: "REG-6",
-    RefusalReason.IDENTITY_NOT_VERIFIED: "REG-6",
-    RefusalReason.OTHER: "REG-6",
-}
 
 AS = ApplicationStatus
 OPEN_STATUSES = [AS.DRAFT, AS.SUBMITTED, AS.CHECKING, AS.AWAITING_REVIEW]
@@ -225,43 +207,6 @@ class ApplicationAddOn(models.Model):
 
     def __str__(self) -> str:
         return str(self.product)
-
-
-class CheckKind(models.TextChoices):
-    """The checks an application goes through, each with the rule it proves."""
-
-    AGE_AND_RESIDENCE = "age_and_residence", _("age and residence (REG-1)")
-    ONE_SUBSCRIPTION = "one_subscription", _("one subscription (REG-9)")
-    EARLIER_TERMINATION = "earlier_termination", _("no earlier termination (REG-4)")
-    CREDIT = "credit", _("credit check (REG-5)")
-    IDENTITY = "identity", _("identity verified (REG-7)")
-    PAYMENT_AUTHORISATION = "payment_authorisation", _("mandate or card verified (REG-7)")
-    PREPAYMENT = "prepayment", _("prepayment received (REG-7)")
-
-
-CHECK_RULES = {
-    CheckKind.AGE_AND_RESIDENCE: "REG-1",
-    CheckKind.ONE_SUBSCRIPTION: "REG-9",
-    CheckKind.EARLIER_TERMINATION: "REG-4",
-    CheckKind.CREDIT: "REG-5",
-    CheckKind.IDENTITY: "REG-7",
-    CheckKind.PAYMENT_AUTHORISATION: "REG-7",
-    CheckKind.PREPAYMENT: "REG-7",
-}
-# A failed check on these rules refuses the application by itself: the terms say "refuse".
-REFUSING_CHECKS = {
-    CheckKind.AGE_AND_RESIDENCE: None,  # the reason depends on which half failed
-    CheckKind.ONE_SUBSCRIPTION: RefusalReason.SECOND_SUBSCRIPTION,
-    CheckKind.EARLIER_TERMINATION: RefusalReason.TERMINATED_BEFORE,
-    CheckKind.CREDIT: RefusalReason.CREDIT_CHECK,
-}
-
-
-class CheckOutcome(models.TextChoices):
-    PENDING = "pending", _("pending")
-    PASSED = "passed", _("passed")
-    FAILED = "failed", _("failed")
-    UNAVAILABLE = "unavailable", _("partner unavailable")
 
 
 @pghistory.track()

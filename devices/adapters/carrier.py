@@ -15,6 +15,8 @@ DISCLOSED_CATEGORIES = ["identity", "address"]
 
 
 class Carrier(ABC):
+    disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
 

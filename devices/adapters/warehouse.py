@@ -33,6 +33,8 @@ class OutboundOrder:
 
 
 class Warehouse(ABC):
+    disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
 

@@ -4,6 +4,7 @@ from billing.portal import signup, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("invoices/", views.invoices, name="invoices"),
     path("sign-up/", signup.choose_plan, name="signup"),
     path("sign-up/details/", signup.details, name="signup_details"),
     path("applications/<str:reference>/", signup.application_status, name="application"),

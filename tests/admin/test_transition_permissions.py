@@ -155,7 +155,7 @@ def test_the_inspection_is_recorded_with_a_button_and_then_the_unit_can_be_resto
     assert 'name="inspection_passed"' not in client.get(change).content.decode()  # no raw field to flip
     url = reverse("admin:devices_deviceunit_inspection", args=[unit.pk])
     response = client.post(url, {"passed": "maybe"}, follow=True)
-    assert "passed: yes or no" in response.content.decode() and "TERM-9" in response.content.decode()
+    assert "(passed: yes of no)" in response.content.decode() and "TERM-9" in response.content.decode()
     assert client.post(url, {"passed": "yes", "note": "cleaned, complete"}).status_code == 302
     event = AuditEvent.objects.get(action="record_inspection")
     assert (event.actor, event.rule, event.reason) == (warehouse.email, "TERM-9", "cleaned, complete")
@@ -169,5 +169,9 @@ def test_staff_without_the_handling_permission_cannot_record_an_inspection():
     assert "Record inspection" not in service_desk.get(change).content.decode()
     url = reverse("admin:devices_deviceunit_inspection", args=[unit.pk])
     assert service_desk.post(url, {"passed": "yes"}).status_code == 403
+    with pytest.raises(PermissionDenied):  # the service checks it too, whoever calls it
+        device_services.record_inspection(
+            unit.pk, passed=True, note="", actor=Actor.of_user(UserFactory(role=roles.CUSTOMER_SERVICE))
+        )
     assert DeviceUnit.objects.get(pk=unit.pk).inspection_passed is None
     assert not AuditEvent.objects.filter(action="record_inspection").exists()

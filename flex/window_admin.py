@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import transaction
 
-from flex.audit.trail import Actor, history_context, record
+from flex.audit.trail import Actor, record
 
 
 def every_field(model) -> list[str]:
@@ -48,7 +48,8 @@ class WindowAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         changed = sorted(form.changed_data)
         action = "admin_change" if change else "admin_add"
-        with transaction.atomic(), history_context(Actor.of_user(request.user), action):
+        # Row-level history is labelled with the actor and the request by HistoryContextMiddleware.
+        with transaction.atomic():
             super().save_model(request, obj, form, change)
             if changed or not change:
                 # Field names only: the values are personal data kept by the row's own history.

@@ -4,7 +4,8 @@ from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from accounts.models import ADDRESS_REPORT_PERIOD, Address, IdempotentRequest, Partner, PartnerApiKey, Subscriber, User
-from flex.records_admin import RecordAdmin
+from flex.records_admin import RecordAdmin, RecordInline
+from flex.window_admin import WindowAdmin
 
 
 @admin.register(User)
@@ -23,9 +24,10 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(RecordInline):
+    """REG-7, REG-8: an address and its move and report dates change through the move service."""
+
     model = Address
-    extra = 0
     fields = [
         "street",
         "house_number",
@@ -36,7 +38,6 @@ class AddressInline(admin.TabularInline):
         "reported_on",
         "reported_late",
     ]
-    readonly_fields = ["reported_late"]
 
     @admin.display(boolean=True, description="reported late (REG-8)")
     def reported_late(self, address):
@@ -44,13 +45,17 @@ class AddressInline(admin.TabularInline):
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(WindowAdmin):
+    """A person or organisation: name, birth date, KvK number, e-mail and verified identity carry REG-1,
+    REG-4 and PAY-8 and are read-only; the phone number carries no rule and is edited here, through the
+    audit trail. Subscribers come from the sign-up journey and leave through erasure (PRIV-3)."""
+
     list_display = ["display_name", "kind", "email", "phone", "current_postcode", "created_at"]
     list_filter = ["kind"]
     search_fields = ["first_name", "last_name", "organisation_name", "email", "kvk_number", "addresses__postcode"]
     list_select_related = ["user"]
     inlines = [AddressInline]
-    readonly_fields = ["created_at"]
+    editable_fields = ("phone",)
 
     def get_queryset(self, request):
         latest = Address.objects.filter(subscriber=OuterRef("pk")).order_by("-moved_in_on", "-id")
@@ -79,7 +84,7 @@ class LateReportFilter(admin.SimpleListFilter):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(WindowAdmin):
     list_display = [
         "subscriber",
         "street",

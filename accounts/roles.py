@@ -1,6 +1,9 @@
 """Staff roles: one Django group each, with exactly the permissions that role's work needs.
 
 Permissions are named as strings so that this lowest layer does not import the apps above it.
+A permission lets a person reach a page or a button; what a page lets anyone change is decided by the
+admin (flex/window_admin.py: fields that carry a rule, money, identity or a state are read-only, and
+books are never deleted), and every state change is a transition whose permission is listed here.
 Kept in sync on every `migrate` (post_migrate), so a new permission reaches the groups by deploy.
 """
 
@@ -37,19 +40,18 @@ _VIEW_SHIPPING = _crud("devices", "shipment", "shipmentitem", "trackingevent", a
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     CUSTOMER_SERVICE: _VIEW_PEOPLE
-    | _crud("accounts", "subscriber", "address")
+    | {"accounts.change_subscriber"}  # the free-text fields only (a phone number), through the audit trail
     | _VIEW_CATALOGUE
     | _VIEW_BILLING
     | {
-        "billing.change_subscription",
         "billing.withdraw_subscription",
         "billing.give_notice_subscription",
+        "billing.end_subscription",  # TERM-3: request the units back, end once all are back
         "billing.review_application",  # REG-6: customer service decides on applications
         "devices.report_lost_deviceunit",
     }
     | _VIEW_SHIPPING,
     WAREHOUSE: _VIEW_CATALOGUE
-    | _crud("devices", "deviceunit")
     | {
         "devices.handle_deviceunit",
         "devices.write_off_deviceunit",
@@ -61,7 +63,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _VIEW_CATALOGUE
     | _VIEW_BILLING
     | _crud("devices", "product", "productprice", "plan", "planitem")
-    | _crud("billing", "payment", "termsversion")
+    | _crud("billing", "termsversion")
     | {"billing.terminate_subscription"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from sequences.models import Sequence
 
 from billing import services
 from billing.models import (
@@ -19,12 +20,17 @@ from billing.models import (
 )
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.transition_admin import TransitionAdminMixin
+from flex.window_admin import WindowAdmin
 
 
-class AddOnInline(admin.TabularInline):
+class AddOnInline(RecordInline):
+    """Add-ons change only through the add-on service (PLAN-4, PLAN-5), never by editing this table."""
+
     model = SubscriptionAddOn
-    extra = 0
-    autocomplete_fields = ["product"]
+    fields = ["product", "added_on", "removed_on"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
 
 
 class UnitInline(RecordInline):
@@ -43,6 +49,9 @@ class InvoiceInline(RecordInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(TransitionAdminMixin):
+    """A contract: its subscriber, plan and payment method carry rules (REG-9, PLAN-3, PLAN-5, PAY-1)
+    and change only through services; its status only through the buttons."""
+
     list_display = [
         "id",
         "subscriber",
@@ -69,7 +78,6 @@ class SubscriptionAdmin(TransitionAdminMixin):
         "ended_on",
     ]
     fields = ["subscriber", "plan", "payment_method", *readonly_fields]
-    autocomplete_fields = ["subscriber"]
     inlines = [AddOnInline, UnitInline, InvoiceInline]
     transition_services = {
         "give_notice": services.give_notice,
@@ -93,7 +101,10 @@ class PaymentInline(RecordInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(WindowAdmin):
+    """An issued invoice (or credit note) is a tax document: never edited, never deleted; a correction is
+    a credit note (Wet OB 1968 art. 35a)."""
+
     list_display = ["number", "subscriber", "kind", "issue_date", "due_date", "gross_total", "status", "emailed_at"]
     list_filter = ["status", "kind", "issue_date"]
     search_fields = [
@@ -107,46 +118,39 @@ class InvoiceAdmin(admin.ModelAdmin):
     date_hierarchy = "issue_date"
     inlines = [InvoiceLineInline, PaymentInline]
 
-    def get_readonly_fields(self, request, obj=None):
-        # An issued invoice is a tax document: it is never edited (corrections are credit notes).
-        return [f.name for f in Invoice._meta.fields]
-
     @admin.display(description="subscriber", ordering="subscription__subscriber__last_name")
     def subscriber(self, invoice):
         return (invoice.subscription or invoice.application).subscriber
 
 
 @admin.register(InvoiceLine)
-class InvoiceLineAdmin(admin.ModelAdmin):
+class InvoiceLineAdmin(WindowAdmin):
     list_display = ["invoice", "description", "quantity", "unit_price", "gross"]
     list_select_related = ["invoice"]
     search_fields = ["invoice__number", "description"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(WindowAdmin):
+    """Payments come from the payment provider through `record_payment` (PAY-1), which marks the invoice
+    paid when they cover it; none is typed in here."""
+
     list_display = ["provider_reference", "invoice", "amount", "method", "status", "received_at"]
     list_filter = ["method", "status"]
     search_fields = ["provider_reference", "invoice__number"]
     list_select_related = ["invoice"]
     date_hierarchy = "received_at"
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SubscriptionAddOn)
-class SubscriptionAddOnAdmin(admin.ModelAdmin):
+class SubscriptionAddOnAdmin(WindowAdmin):
     list_display = ["subscription", "product", "added_on", "removed_on"]
     list_select_related = ["subscription__subscriber", "subscription__plan", "product"]
     search_fields = ["product__name", "subscription__subscriber__last_name"]
 
 
 @admin.register(SubscriptionUnit)
-class SubscriptionUnitAdmin(admin.ModelAdmin):
+class SubscriptionUnitAdmin(WindowAdmin):
     list_display = ["unit", "subscription", "allocated_at", "returned_at"]
     list_select_related = ["unit__product", "subscription__subscriber", "subscription__plan"]
     search_fields = ["unit__serial_number", "subscription__subscriber__last_name"]
@@ -207,7 +211,6 @@ class ApplicationAdmin(TransitionAdminMixin):
     list_select_related = ["subscriber", "plan"]
     ordering = ["submitted_at", "id"]
     date_hierarchy = "submitted_at"
-    readonly_fields = [f.name for f in Application._meta.fields if f.name != "id"]
     inlines = [CheckInline, ApplicationAddOnInline, ApplicationInvoiceInline]
     actions = ["retry_unavailable_checks"]
     transition_services = {
@@ -218,12 +221,6 @@ class ApplicationAdmin(TransitionAdminMixin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("checks")
-
-    def has_add_permission(self, request):
-        return False  # applications come from the sign-up wizard
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="waiting")
     def waiting(self, application):
@@ -253,9 +250,13 @@ class ApplicationAdmin(TransitionAdminMixin):
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(admin.ModelAdmin):
+class TermsVersionAdmin(WindowAdmin):
+    """A new terms version is added as a row (REG-2 records which one an applicant accepted); a
+    published version is never rewritten."""
+
     list_display = ["version", "title", "in_force_from", "url"]
     ordering = ["-in_force_from"]
+    addable = True
 
 
 @admin.register(RefusalRecord)
@@ -264,3 +265,15 @@ class RefusalRecordAdmin(RecordAdmin):
 
     list_display = ["refused_on", "rule", "reason", "stage"]
     list_filter = ["rule", "stage"]
+
+
+# Invoice numbers are gapless per year (Wet OB 1968 art. 35a), handed out by django-sequences inside
+# the invoicing transaction: the counters can be looked at, never edited or reset.
+admin.site.unregister(Sequence)
+
+
+@admin.register(Sequence)
+class SequenceAdmin(RecordAdmin):
+    list_display = ["name", "last"]
+    ordering = ["name"]
+    search_fields = ["name"]

@@ -1,48 +1,79 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from devices import services
-from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice, Shipment, ShipmentItem, TrackingEvent
+from devices.models import (
+    DeviceUnit,
+    Plan,
+    PlanItem,
+    Product,
+    ProductPrice,
+    Shipment,
+    ShipmentItem,
+    TrackingEvent,
+    UnitStatus,
+)
+from flex.audit.trail import Actor
 from flex.records_admin import RecordInline
+from flex.refusals import Refusal, Refused
 from flex.transition_admin import TransitionAdminMixin
+from flex.window_admin import WindowAdmin, WindowInline
 
 
-class ProductPriceInline(admin.TabularInline):
+class ProductPriceInline(WindowInline):
     model = ProductPrice
-    extra = 0
+    fields = ["valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(WindowAdmin):
+    """The catalogue. The SKU is the product's identity; its kind and add-on eligibility carry PLAN-4;
+    its prices are dated rows (PAY-6), each added as a new row from its valid-from date."""
+
     list_display = ["name", "sku", "kind", "colour", "is_addon_eligible", "is_active"]
     list_filter = ["kind", "is_addon_eligible", "is_active"]
     search_fields = ["name", "sku"]
     inlines = [ProductPriceInline]
+    addable = True
+    editable_fields = ("name", "colour")
 
 
 @admin.register(ProductPrice)
-class ProductPriceAdmin(admin.ModelAdmin):
+class ProductPriceAdmin(WindowAdmin):
+    """A price in force from a date (PAY-6): a change is a new row, an existing row is history."""
+
     list_display = ["product", "valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"]
     list_filter = ["valid_from"]
     search_fields = ["product__name", "product__sku"]
     list_select_related = ["product"]
+    addable = True
 
 
-class PlanItemInline(admin.TabularInline):
+class PlanItemInline(WindowInline):
     model = PlanItem
-    extra = 0
+    fields = ["product", "quantity"]
     autocomplete_fields = ["product"]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(WindowAdmin):
+    """A preconfigured bundle (PLAN-2): a changed bundle or fee is a new version, added as a new plan
+    with its products; subscribers keep the version they have."""
+
     list_display = ["name", "code", "version", "monthly_fee", "allows_refurbished", "is_available"]
     list_filter = ["is_available", "allows_refurbished"]
     search_fields = ["name", "code"]
     inlines = [PlanItemInline]
+    addable = True
+    editable_fields = ("name", "description")
 
 
 @admin.register(PlanItem)
-class PlanItemAdmin(admin.ModelAdmin):
+class PlanItemAdmin(WindowAdmin):
     list_display = ["plan", "product", "quantity"]
     list_select_related = ["plan", "product"]
     search_fields = ["plan__name", "product__name"]
@@ -50,11 +81,13 @@ class PlanItemAdmin(admin.ModelAdmin):
 
 @admin.register(DeviceUnit)
 class DeviceUnitAdmin(TransitionAdminMixin):
+    """A unit's serial and product are its identity, its condition and inspection verdict carry PLAN-1
+    and TERM-9: they change only through the buttons (the warehouse API registers new stock)."""
+
     list_display = ["serial_number", "product", "condition", "status", "status_changed_at", "inspection_passed"]
     list_filter = ["status", "condition", "product__kind", "product"]
     search_fields = ["serial_number", "product__name", "product__sku"]
     list_select_related = ["product"]
-    readonly_fields = ["status", "status_changed_at", "registered_at"]
     fields = [
         "serial_number",
         "product",
@@ -72,6 +105,52 @@ class DeviceUnitAdmin(TransitionAdminMixin):
         "write_off": services.write_off_unit,
         "report_lost": services.report_unit_lost,
     }
+    change_form_template = "admin/devices/deviceunit/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/inspection/",
+                self.admin_site.admin_view(self.inspection_view),
+                name="devices_deviceunit_inspection",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        may_inspect = obj is not None and obj.status == UnitStatus.INSPECTING
+        if may_inspect and request.user.has_perm("devices.handle_deviceunit"):
+            context["inspection_url"] = reverse("admin:devices_deviceunit_inspection", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def inspection_view(self, request, object_id):
+        """Record the inspection's verdict through `record_inspection` (TERM-9, PLAN-1)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        unit = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_view_permission(request, unit) or not request.user.has_perm("devices.handle_deviceunit"):
+            raise PermissionDenied
+        verdict = request.POST.get("passed", "")
+        try:
+            if verdict not in ("yes", "no"):
+                raise Refused(
+                    Refusal(
+                        rule="TERM-9",
+                        field="passed",
+                        message=_("Choose whether the unit passed the inspection (passed: yes or no)."),
+                    )
+                )
+            services.record_inspection(
+                unit.pk,
+                passed=verdict == "yes",
+                note=request.POST.get("note", "").strip(),
+                actor=Actor.of_user(request.user),
+            )
+        except Refused as refused:
+            self.message_user(request, str(refused.refusal), messages.ERROR)
+        else:
+            self.message_user(request, _("%(unit)s: inspection recorded.") % {"unit": unit}, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:devices_deviceunit_change", args=[unit.pk]))
 
 
 class ShipmentItemInline(RecordInline):
@@ -88,7 +167,7 @@ class TrackingEventInline(RecordInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(admin.ModelAdmin):
+class ShipmentAdmin(WindowAdmin):
     """Outbound shipments (PLAN-6); their states move on partner messages, not by hand."""
 
     list_display = [
@@ -105,11 +184,4 @@ class ShipmentAdmin(admin.ModelAdmin):
     search_fields = ["reference", "tracking_code", "warehouse_order", "subscriber__last_name", "units__serial_number"]
     list_select_related = ["subscriber"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Shipment._meta.fields if f.name != "id"]
     inlines = [ShipmentItemInline, TrackingEventInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

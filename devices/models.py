@@ -165,26 +165,50 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
             ("handle_deviceunit", "Can receive, inspect and restock device units"),
             ("write_off_deviceunit", "Can write off device units"),
             ("report_lost_deviceunit", "Can report device units lost"),
+            ("allocate_deviceunit", "Can reserve and release device units for an allocation"),
+            ("ship_deviceunit", "Can record device units shipped, delivered or sent a return label"),
         ]
         indexes = [models.Index(fields=["product", "status"])]
 
     def __str__(self) -> str:
         return f"{self.serial_number} ({self.product.name})"
 
-    @transition(field=status, source=S.IN_STOCK, target=S.RESERVED, custom={"rule": "PLAN-2", "label": _("reserve")})
+    @transition(
+        field=status,
+        source=S.IN_STOCK,
+        target=S.RESERVED,
+        permission="devices.allocate_deviceunit",
+        custom={"rule": "PLAN-2", "label": _("reserve")},
+    )
     def reserve(self) -> None:
         """Set aside for a subscription's allocation."""
 
-    @transition(field=status, source=S.RESERVED, target=S.IN_STOCK, custom={"rule": "PLAN-2", "label": _("release")})
+    @transition(
+        field=status,
+        source=S.RESERVED,
+        target=S.IN_STOCK,
+        permission="devices.allocate_deviceunit",
+        custom={"rule": "PLAN-2", "label": _("release")},
+    )
     def release(self) -> None:
         """Give back a reservation that will not ship."""
 
-    @transition(field=status, source=S.RESERVED, target=S.SHIPPED, custom={"rule": "REG-7", "label": _("ship")})
+    @transition(
+        field=status,
+        source=S.RESERVED,
+        target=S.SHIPPED,
+        permission="devices.ship_deviceunit",
+        custom={"rule": "REG-7", "label": _("ship")},
+    )
     def ship(self) -> None:
         """Handed to the carrier (the subscription-level REG-7 checks run before this)."""
 
     @transition(
-        field=status, source=S.SHIPPED, target=S.WITH_SUBSCRIBER, custom={"rule": "PLAN-6", "label": _("deliver")}
+        field=status,
+        source=S.SHIPPED,
+        target=S.WITH_SUBSCRIBER,
+        permission="devices.ship_deviceunit",
+        custom={"rule": "PLAN-6", "label": _("deliver")},
     )
     def deliver(self) -> None:
         """The carrier delivered it to the physical address."""
@@ -193,6 +217,7 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=S.WITH_SUBSCRIBER,
         target=S.RETURNING,
+        permission="devices.ship_deviceunit",
         custom={"rule": "TERM-3", "label": _("send return label")},
     )
     def start_return(self) -> None:
@@ -292,11 +317,18 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("shipments")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status"])]
+        permissions = [("ship_shipment", "Can order, ship and deliver shipments (warehouse and carrier partners)")]
 
     def __str__(self) -> str:
         return self.reference
 
-    @transition(field=status, source=SH.REQUESTED, target=SH.ORDERED, custom={"rule": "PLAN-6", "label": _("order")})
+    @transition(
+        field=status,
+        source=SH.REQUESTED,
+        target=SH.ORDERED,
+        permission="devices.ship_shipment",
+        custom={"rule": "PLAN-6", "label": _("order")},
+    )
     def order(self, warehouse_order: str) -> None:
         """The warehouse partner has the order (free shipping, PLAN-6)."""
         self.warehouse_order = warehouse_order
@@ -305,13 +337,20 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[SH.REQUESTED, SH.ORDERED],
         target=SH.SHIPPED,
+        permission="devices.ship_shipment",
         custom={"rule": "REG-7", "label": _("ship")},
     )
     def ship(self, carrier: str, tracking_code: str, shipped_at) -> None:
         """Handed to the carrier; REG-7 was checked when the units were allocated."""
         self.carrier, self.tracking_code, self.shipped_at = carrier, tracking_code, shipped_at
 
-    @transition(field=status, source=SH.SHIPPED, target=SH.DELIVERED, custom={"rule": "PLAN-6", "label": _("deliver")})
+    @transition(
+        field=status,
+        source=SH.SHIPPED,
+        target=SH.DELIVERED,
+        permission="devices.ship_shipment",
+        custom={"rule": "PLAN-6", "label": _("deliver")},
+    )
     def deliver(self, delivered_at) -> None:
         self.delivered_at = delivered_at
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from sequences import get_next_value
@@ -25,7 +26,7 @@ from devices.models import (
 )
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
-from flex.fsm import perform, transition_and_save
+from flex.fsm import perform, staff_of, transition_and_save
 from flex.refusals import Refusal, Refused
 
 
@@ -81,7 +82,11 @@ def start_inspection(unit_id: int, *, actor: Actor, reason: str = "") -> DeviceU
 
 
 def record_inspection(unit_id: int, *, passed: bool, note: str, actor: Actor) -> DeviceUnit:
-    """The inspection's verdict: tested, cleaned and complete, or not (PLAN-1, TERM-9)."""
+    """The inspection's verdict: tested, cleaned and complete, or not (PLAN-1, TERM-9). Staff need the
+    permission to handle units; the verdict decides whether the unit may be restocked."""
+    staff = staff_of(actor)
+    if staff is not None and not staff.has_perm("devices.handle_deviceunit"):
+        raise PermissionDenied(f"{staff} may not record inspections")
     with transaction.atomic(), history_context(actor, "record_inspection", note):
         unit = DeviceUnit.objects.select_for_update().get(pk=unit_id)
         if unit.status != "inspecting":

@@ -2,7 +2,9 @@
 
 A button appears only for a transition that the current state allows, whose rules pass and that the
 staff member's permissions cover. Pressing it posts to an admin view that checks the permission
-again, then calls the service (lock, audit event, follow-up tasks); a refusal is shown with its rule.
+again (a 403 without it), then calls the service (lock, permission, rule, audit event, follow-up
+tasks). A refusal, including the state having moved on since the page was drawn (a stale tab), shows
+the change page again with a message naming the rule and its article, never a bare 403.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -20,11 +22,12 @@ from django.utils.translation import gettext as _
 from flex import fsm
 from flex.audit.trail import Actor
 from flex.refusals import Refused
+from flex.window_admin import WindowAdmin
 
 TransitionService = Callable[..., Any]
 
 
-class TransitionAdminMixin(admin.ModelAdmin):
+class TransitionAdminMixin(WindowAdmin):
     change_form_template = "admin/flex/transition_change_form.html"
     # transition name -> service(pk, *, actor, reason)
     transition_services: dict[str, TransitionService] = {}
@@ -68,6 +71,8 @@ class TransitionAdminMixin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)
         service = self.transition_services.get(name)
+        # The permission, not the state: a transition the state no longer allows is the service's
+        # refusal with its rule, shown as a message below.
         if (
             service is None
             or not self.has_view_permission(request, obj)

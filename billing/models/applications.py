@@ -98,7 +98,12 @@ class Application(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("application")
         verbose_name_plural = _("applications")
         ordering = ["submitted_at", "id"]
-        permissions = [("review_application", "Can accept or refuse applications")]
+        permissions = [
+            ("review_application", "Can accept or refuse applications"),
+            ("submit_application", "Can submit or withdraw an application for the applicant"),
+            ("check_application", "Can run an application's checks and send it to review"),
+            ("allocate_application", "Can allocate units to an accepted application"),
+        ]
         constraints = [
             # REG-9 (terms art. 3.4.1): one application at a time per subscriber.
             models.UniqueConstraint(
@@ -120,13 +125,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
             rule_condition(rules.identity_verified),
             rule_condition(rules.prepayment_paid),
         ],
+        permission="billing.submit_application",
         custom={"rule": "REG-2", "label": _("submit")},
     )
     def submit(self, at) -> None:
         self.submitted_at = at
 
     @transition(
-        field=status, source=AS.SUBMITTED, target=AS.CHECKING, custom={"rule": "REG-7", "label": _("start checks")}
+        field=status,
+        source=AS.SUBMITTED,
+        target=AS.CHECKING,
+        permission="billing.check_application",
+        custom={"rule": "REG-7", "label": _("start checks")},
     )
     def start_checks(self) -> None:
         """The checks of REG-1, 4, 5, 7 and 9 run as jobs."""
@@ -136,6 +146,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         source=AS.CHECKING,
         target=AS.AWAITING_REVIEW,
         conditions=[rule_condition(rules.checks_complete)],
+        permission="billing.check_application",
         custom={"rule": "REG-6", "label": _("send to review")},
     )
     def send_to_review(self) -> None:
@@ -169,6 +180,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[AS.DRAFT, AS.SUBMITTED, AS.CHECKING, AS.AWAITING_REVIEW],
         target=AS.WITHDRAWN,
+        permission="billing.submit_application",
         custom={"rule": "REG-3", "label": _("withdraw")},
     )
     def withdraw(self) -> None:
@@ -178,6 +190,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=AS.ACCEPTED,
         target=AS.AWAITING_STOCK,
+        permission="billing.allocate_application",
         custom={"rule": "PLAN-2", "label": _("wait for stock")},
     )
     def wait_for_stock(self) -> None:
@@ -187,6 +200,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         field=status,
         source=[AS.ACCEPTED, AS.AWAITING_STOCK],
         target=AS.ALLOCATED,
+        permission="billing.allocate_application",
         custom={"rule": "PLAN-2", "label": _("allocate units")},
     )
     def allocate(self) -> None:

@@ -101,6 +101,8 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
             ("give_notice_subscription", "Can give notice on behalf of a subscriber"),
             ("withdraw_subscription", "Can record a withdrawal"),
             ("terminate_subscription", "Can terminate a subscription for the company"),
+            ("activate_subscription", "Can start a subscription on delivery"),
+            ("end_subscription", "Can request the units back and end a subscription"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -123,6 +125,7 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         source=SS.PENDING_DELIVERY,
         target=SS.ACTIVE,
         conditions=[rule_condition(rules.prepayment_received)],
+        permission="billing.activate_subscription",
         custom={"rule": "REG-7", "label": _("activate")},
     )
     def activate(self, delivered_on) -> None:
@@ -173,6 +176,7 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         source=SS.NOTICE_GIVEN,
         target=SS.AWAITING_RETURN,
         conditions=[rule_condition(rules.end_date_reached)],
+        permission="billing.end_subscription",
         custom={"rule": "TERM-3", "label": _("request return")},
     )
     def request_return(self) -> None:
@@ -195,6 +199,7 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         source=[SS.AWAITING_RETURN, SS.TERMINATED],
         target=SS.ENDED,
         conditions=[rule_condition(rules.all_units_returned)],
+        permission="billing.end_subscription",
         custom={"rule": "TERM-3", "label": _("end")},
     )
     def end(self) -> None:

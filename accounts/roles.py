@@ -46,6 +46,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "billing.give_notice_subscription",
         "billing.review_application",  # REG-6: customer service decides on applications
         "devices.report_lost_deviceunit",
+        # Lift a log-in lockout after the person called (the Unlock action; audited).
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     }
     | _VIEW_SHIPPING,
     WAREHOUSE: _VIEW_CATALOGUE

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts import roles
 from billing.models import ApplicationStatus
-from tests.factories import DeviceUnitFactory, UserFactory
+from tests.factories import DeviceUnitFactory, UserFactory, log_in_staff
 from tests.signup import signup_world, submitted
 
 
@@ -18,9 +18,7 @@ def world(transactional_db, settings):
 
 
 def staff(role):
-    client = Client()
-    client.force_login(UserFactory(role=role))
-    return client
+    return log_in_staff(Client(), UserFactory(role=role))
 
 
 def test_review_queue_lists_oldest_first_with_check_results(world, travel):

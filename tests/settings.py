@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("FLEX_SANDBOX", "1")
 
 from flex.settings import *  # noqa: F403
+from flex.settings import AUTHENTICATION_BACKENDS as PRODUCTION_AUTHENTICATION_BACKENDS  # noqa: F401 - for tests
 from flex.settings import PASSWORD_HASHERS as PRODUCTION_PASSWORD_HASHERS
 
 # Argon2 takes ~100 MB and tens of milliseconds per hash by design; thousands of factory users would

@@ -4,18 +4,20 @@ Argon2 hashes (PRIV-9) and the staff session's working day."""
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from accounts import roles
 from flex.audit.models import AuditEvent
 from tests.factories import UserFactory, log_in_staff
-from tests.settings import PRODUCTION_PASSWORD_HASHERS
+from tests.settings import PRODUCTION_AUTHENTICATION_BACKENDS, PRODUCTION_PASSWORD_HASHERS
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery"
 LOGIN_PAGES = [reverse("portal:login"), reverse("admin:login")]
+CHANGELIST = reverse("admin:axes_accessattempt_changelist")
 
 
 def log_in(client, url, email, password, address="203.0.113.7"):
@@ -78,12 +80,11 @@ def test_customer_service_unlocks_a_locked_log_in_and_the_unlock_is_audited(sett
     lock_out(subscriber_user, settings)
     agent = UserFactory(role=roles.CUSTOMER_SERVICE)
     staff = log_in_staff(Client(), agent)
-    changelist = reverse("admin:axes_accessattempt_changelist")
-    page = staff.get(changelist)
+    page = staff.get(CHANGELIST)
     assert page.status_code == 200 and subscriber_user.email in page.text
     attempt = AccessAttempt.objects.get(username=subscriber_user.email)
 
-    done = staff.post(changelist, {"action": "unlock", "_selected_action": [attempt.pk]}, follow=True)
+    done = staff.post(CHANGELIST, {"action": "unlock", "_selected_action": [attempt.pk]}, follow=True)
     assert "1 log-in lock(s) lifted." in done.text
     assert not AccessAttempt.objects.exists()
     event = AuditEvent.objects.get(action="unlock_login")
@@ -94,15 +95,23 @@ def test_customer_service_unlocks_a_locked_log_in_and_the_unlock_is_audited(sett
     assert logged_in_user_id(client) == str(subscriber_user.pk)
 
 
-def test_warehouse_staff_cannot_unlock(settings):
+def test_staff_who_may_only_see_the_attempts_cannot_unlock(settings):
     lock_out(UserFactory(), settings)
-    staff = log_in_staff(Client(), UserFactory(role=roles.WAREHOUSE))
-    changelist = reverse("admin:axes_accessattempt_changelist")
-    assert staff.get(changelist).status_code == 403
+    assert log_in_staff(Client(), UserFactory(role=roles.WAREHOUSE)).get(CHANGELIST).status_code == 403
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_accessattempt"))
+    staff = log_in_staff(Client(), viewer)
+    page = staff.get(CHANGELIST)
+    assert page.status_code == 200 and 'value="unlock"' not in page.text
     staff.post(
-        changelist, {"action": "unlock", "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True))}
+        CHANGELIST, {"action": "unlock", "_selected_action": list(AccessAttempt.objects.values_list("pk", flat=True))}
     )
     assert AccessAttempt.objects.count() == 1
+
+
+def test_production_authentication_checks_the_lockout_first(settings):
+    settings.AUTHENTICATION_BACKENDS = PRODUCTION_AUTHENTICATION_BACKENDS
+    lock_out(UserFactory(), settings)
 
 
 def test_an_existing_pbkdf2_hash_becomes_argon2_at_the_next_log_in(settings):

@@ -266,7 +266,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
-    }
+    },
 }
 
 LOGGING = {

@@ -250,6 +250,7 @@ AXES_VERBOSE = False
 # Staff: a second factor (TOTP) is required in production, and for the admin role always; a staff
 # session lasts one working day. Subscribers keep Django's default session age.
 OTP_TOTP_ISSUER = os.environ.get("FLEX_OTP_ISSUER", "Flex back office")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's key or QR code again
 FLEX_STAFF_SESSION_SECONDS = int(os.environ.get("FLEX_STAFF_SESSION_SECONDS", str(9 * 3600)))
 
 # Content-Security-Policy (django-csp 4) on every page: scripts and styles only from Flex itself.

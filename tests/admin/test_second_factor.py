@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from flex.audit.models import AuditEvent
-from tests.factories import UserFactory
+from tests.factories import UserFactory, log_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,12 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(url):
     policy = Client().get(url)["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "style-src 'self'" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_the_admin_never_shows_another_staff_members_authenticator_key():
+    device = with_authenticator(UserFactory(role=roles.CUSTOMER_SERVICE))
+    admin_client = log_in_staff(Client(), UserFactory(role=roles.ADMIN))
+    page = admin_client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+    assert page.status_code == 200
+    assert device.key not in page.text
+    assert admin_client.get(reverse("admin:otp_totp_totpdevice_config", args=[device.pk])).status_code in (403, 404)

@@ -17,10 +17,13 @@ $(UV):
 install: $(UV)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact --quiet
 
+# The demo: sandbox partners, /sandbox/ pages and demo data (sandbox mode), even with a DATABASE_URL set.
+run: export FLEX_SANDBOX := 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Admin http://$(HOST)/admin/  Portal http://$(HOST)/portal/  API docs http://$(HOST)/api/docs/"
+	@echo "admin@flex.example's second factor: $(PY) manage.py demo_code"
 	$(PY) manage.py runserver $(HOST)
 
 lint: install

@@ -63,4 +63,7 @@ fi
 
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-$REDIS_URL}
 export CELERY_TASK_ALWAYS_EAGER=${CELERY_TASK_ALWAYS_EAGER:-1}
+# The gate drives the sandbox partners on PostgreSQL: sandbox mode is explicit here (it is on by itself
+# only for the embedded default), for `manage.py check` as for pytest (tests/settings.py).
+export FLEX_SANDBOX=${FLEX_SANDBOX:-1}
 set +euo pipefail

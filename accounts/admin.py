@@ -1,9 +1,12 @@
-from django.contrib import admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from accounts import services
 from accounts.models import ADDRESS_REPORT_PERIOD, Address, IdempotentRequest, Partner, PartnerApiKey, Subscriber, User
+from flex.audit.trail import Actor
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.window_admin import WindowAdmin
 
@@ -134,3 +137,38 @@ class IdempotentRequestAdmin(RecordAdmin):
     list_filter = ["method", "response_status"]
     search_fields = ["key", "path"]
     list_select_related = ["api_key"]
+
+
+# Log-in lockouts (django-axes): a window onto the failed attempts, and one way out: the Unlock action,
+# which calls the service (audited). Staff do not edit or delete attempts directly.
+for _axes_model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_axes_model):
+        admin.site.unregister(_axes_model)
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info"]
+    search_fields = ["username", "ip_address"]
+    list_filter = ["attempt_time"]
+    ordering = ["-attempt_time"]
+    fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "path_info"]
+    readonly_fields = fields
+    actions = ["unlock"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_unlock_permission(self, request) -> bool:
+        return request.user.has_perm("axes.delete_accessattempt")
+
+    @admin.action(description="Unlock: let this e-mail log in again from this address", permissions=["unlock"])
+    def unlock(self, request, queryset):
+        lifted = services.unlock_logins(list(queryset.values_list("pk", flat=True)), actor=Actor.of_user(request.user))
+        self.message_user(request, f"{lifted} log-in lock(s) lifted.", messages.SUCCESS)

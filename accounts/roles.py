@@ -49,6 +49,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "billing.end_subscription",  # TERM-3: request the units back, end once all are back
         "billing.review_application",  # REG-6: customer service decides on applications
         "devices.report_lost_deviceunit",
+        # Lift a log-in lockout after the person called (the Unlock action; audited).
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     }
     | _VIEW_SHIPPING,
     WAREHOUSE: _VIEW_CATALOGUE

@@ -3,6 +3,8 @@
 Each partner (identity provider, credit bureau, payment provider, warehouse, carrier, Radio HD) has
 one interface in `<app>/adapters/<partner>.py` with a sandbox and an HTTP implementation. Which one
 runs is a setting (`FLEX_PARTNER_<KIND>=sandbox|http`, with `_URL`, `_KEY`, `_SECRET`), read here.
+The sandboxes and their published secrets work only in sandbox mode (`FLEX_SANDBOX`); elsewhere a
+partner without a real configuration is a system-check error that stops start-up.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 
@@ -51,6 +55,8 @@ def config(kind: str) -> PartnerConfig:
 def adapter(kind: str, implementations: dict[str, str]) -> Any:
     """An instance of the configured implementation for `kind` ("sandbox" or "http")."""
     cfg = config(kind)
+    if cfg.implementation == "sandbox" and not settings.FLEX_SANDBOX:
+        raise ImproperlyConfigured(f"FLEX_PARTNER_{kind.upper()}=sandbox outside sandbox mode (FLEX_SANDBOX)")
     try:
         path = implementations[cfg.implementation]
     except KeyError:
@@ -58,6 +64,55 @@ def adapter(kind: str, implementations: dict[str, str]) -> Any:
             f"FLEX_PARTNER_{kind.upper()}={cfg.implementation!r}: choose one of {sorted(implementations)}"
         ) from None
     return import_string(path)(cfg)
+
+
+def configuration_errors(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """System check: outside sandbox mode every partner is the HTTP client with URL, key and secret.
+
+    Registered for every command and run by the WSGI/ASGI entry points, so an unconfigured partner
+    stops start-up instead of leaving a sandbox with a published secret in production.
+    """
+    errors = []
+    for kind, cfg in settings.FLEX_PARTNERS.items():
+        prefix = f"FLEX_PARTNER_{kind.upper()}"
+        if cfg.implementation == "sandbox":
+            if settings.FLEX_SANDBOX:
+                continue
+            errors.append(
+                checks.Error(
+                    f"{prefix}=sandbox while sandbox mode is off: the sandbox accepts its published secret.",
+                    hint=f"Configure the real provider ({prefix}=http with _URL, _KEY, _SECRET), "
+                    "or set FLEX_SANDBOX=1 on a machine that is not production.",
+                    id="flex.E001",
+                )
+            )
+            continue
+        missing = [
+            f"{prefix}{suffix}"
+            for suffix, value in (
+                ("", cfg.implementation),
+                ("_URL", cfg.url),
+                ("_KEY", cfg.key),
+                ("_SECRET", cfg.secret),
+            )
+            if not value
+        ]
+        if missing:
+            errors.append(
+                checks.Error(
+                    f"partner {kind!r} has no real configuration: {', '.join(missing)} not set.",
+                    hint=f"Set {prefix}=http with {prefix}_URL, {prefix}_KEY and {prefix}_SECRET "
+                    "(or FLEX_SANDBOX=1 on a machine that is not production).",
+                    id="flex.E002",
+                )
+            )
+    return errors
+
+
+def refuse_to_start_misconfigured() -> None:
+    """Called by the WSGI/ASGI entry points (servers do not run system checks themselves)."""
+    if errors := configuration_errors():
+        raise ImproperlyConfigured("; ".join(f"{error.id}: {error.msg}" for error in errors))
 
 
 # Webhook signatures: HMAC-SHA256 over "<unix time>.<body>", sent as `t=<unix time>,v1=<hex>`, as the
@@ -73,6 +128,8 @@ def sign(body: bytes, secret: str, at: int | None = None) -> str:
 
 def verify(body: bytes, header: str, secret: str, now: int | None = None) -> None:
     """Raise `BadSignature` unless `header` signs `body` with `secret` within the tolerance window."""
+    if not secret:
+        raise BadSignature("no webhook secret is configured: nothing can be verified")
     try:
         parts = dict(item.split("=", 1) for item in header.split(","))
         at, given = int(parts["t"]), parts["v1"]

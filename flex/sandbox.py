@@ -1,7 +1,7 @@
 """The sandbox partners' own pages, as the applicant sees them at the bank and the payment provider.
 
-Mounted under /sandbox/ only while a sandbox implementation is configured; a real provider serves
-these pages itself.
+Mounted under /sandbox/ only in sandbox mode (FLEX_SANDBOX) while a sandbox implementation is
+configured; a real provider serves these pages itself.
 """
 
 from __future__ import annotations

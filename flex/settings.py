@@ -1,8 +1,9 @@
 """Flex settings, read from the environment (twelve-factor, as cookiecutter-django does).
 
-With nothing set, Flex runs on an embedded default: a SQLite file, Celery tasks executed in-process
-and e-mail written to files. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and
-ALLOWED_HOSTS; `manage.py check --deploy` is then silent.
+With nothing set, Flex runs on an embedded default: a SQLite file, Celery tasks executed in-process,
+e-mail written to files and the sandbox partners (sandbox mode). Production sets DATABASE_URL,
+REDIS_URL, SECRET_KEY, DEBUG=0, ALLOWED_HOSTS and every partner (FLEX_PARTNER_<KIND>=http with _URL,
+_KEY, _SECRET); `manage.py check --deploy` is then silent, and an unconfigured partner is an error.
 """
 
 import os
@@ -34,9 +35,13 @@ if not SECRET_KEY:
     raise RuntimeError("SECRET_KEY must be set when DEBUG is off")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Sandbox mode: the sandbox partners with their published secrets, the /sandbox/ pages, `seed_demo`
+# and the demo second factor. On only for the embedded default (no DATABASE_URL, DEBUG on: `make run`)
+# or by an explicit FLEX_SANDBOX=1 (the test suite); never by accident in production.
+FLEX_SANDBOX = env_bool("FLEX_SANDBOX", DEBUG and not os.environ.get("DATABASE_URL"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "flex.apps.FlexAdminConfig",  # django.contrib.admin with Flex's site: second factor for staff
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +55,10 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "sequences",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "flex",  # project-wide commands and template tags
     "flex.audit",
     "accounts",
@@ -66,9 +75,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "flex.audit.middleware.HistoryContextMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
 ROOT_URLCONF = "flex.urls"
@@ -86,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
             "libraries": {"flex_money": "flex.templatetags.flex_money"},
         },
@@ -115,7 +128,17 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"
-# PRIV-9: passwords are stored only as one-way hashes (Django's PBKDF2 by default).
+# PRIV-9: passwords are stored only as one-way hashes, with Argon2 (argon2id, the OWASP first choice).
+# The older hashers stay listed only to read existing hashes: Django rehashes them with Argon2 at the
+# next successful log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes checks every log-in (portal and admin) before the password does.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -215,6 +238,46 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# REG-2 / PAY-1 evidence: the client address is REMOTE_ADDR unless Flex runs behind this many reverse
+# proxies, each appending to X-Forwarded-For (0: the header is ignored; anyone can write it).
+FLEX_TRUSTED_PROXY_COUNT = int(os.environ.get("FLEX_TRUSTED_PROXY_COUNT", "0"))
+
+# Log-in: lock out a user name at an address after repeated failures (portal and admin alike);
+# staff unlock in the admin (Login attempts) or the lock lifts after the cool-off.
+AXES_FAILURE_LIMIT = int(os.environ.get("FLEX_LOGIN_FAILURE_LIMIT", "5"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = float(os.environ.get("FLEX_LOGIN_COOLOFF_HOURS", "1"))
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: successful log-ins are not kept (data minimisation)
+AXES_USERNAME_CALLABLE = "accounts.login_security.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "flex.client_ip.client_ip"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_SENSITIVE_PARAMETERS = ["otp_token", "csrfmiddlewaretoken"]  # never kept with a failed attempt
+AXES_VERBOSE = False
+
+# Staff: a second factor (TOTP) is required in production, and for the admin role always; a staff
+# session lasts one working day. Subscribers keep Django's default session age.
+OTP_TOTP_ISSUER = os.environ.get("FLEX_OTP_ISSUER", "Flex back office")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's key or QR code again
+FLEX_STAFF_SESSION_SECONDS = int(os.environ.get("FLEX_STAFF_SESSION_SECONDS", str(9 * 3600)))
+
+# Content-Security-Policy (django-csp 4) on every page: scripts and styles only from Flex itself.
+# Swagger UI (/api/docs/) still loads its bundle from a CDN with an inline script and style; it is left
+# out until it is served from Flex's own static files.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -233,18 +296,19 @@ FLEX = {
 FLEX["AUTO_ACCEPT"] = env_bool("FLEX_AUTO_ACCEPT", False)
 
 
-# Partners (issue 3): each is a sandbox (default; behaves like the service, no network) or the HTTP
-# client pointed at the provider. FLEX_PARTNER_<KIND>=sandbox|http, with _URL, _KEY and _SECRET.
+# Partners (issue 3): each is a sandbox (behaves like the service, no network; sandbox mode only) or
+# the HTTP client pointed at the provider. FLEX_PARTNER_<KIND>=sandbox|http, with _URL, _KEY and
+# _SECRET. Outside sandbox mode nothing defaults: an unconfigured partner fails the system check.
 def _partner(kind: str, code: str):
     from flex.partners import PartnerConfig
 
     prefix = f"FLEX_PARTNER_{kind.upper()}"
     return PartnerConfig(
         kind=kind,
-        implementation=os.environ.get(prefix, "sandbox"),
+        implementation=os.environ.get(prefix, "sandbox" if FLEX_SANDBOX else ""),
         url=os.environ.get(f"{prefix}_URL", ""),
         key=os.environ.get(f"{prefix}_KEY", ""),
-        secret=os.environ.get(f"{prefix}_SECRET", f"sandbox-{kind}-secret-not-for-production"),
+        secret=os.environ.get(f"{prefix}_SECRET", f"sandbox-{kind}-secret-not-for-production" if FLEX_SANDBOX else ""),
         partner_code=os.environ.get(f"{prefix}_CODE", code),
     )
 

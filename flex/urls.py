@@ -32,7 +32,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-if any(partner.implementation == "sandbox" for partner in settings.FLEX_PARTNERS.values()):
+# The sandbox partners' pages exist only in sandbox mode (FLEX_SANDBOX): in production nobody can pay
+# an invoice or confirm an identity on a page Flex serves itself.
+if settings.FLEX_SANDBOX and any(partner.implementation == "sandbox" for partner in settings.FLEX_PARTNERS.values()):
     urlpatterns.append(path("sandbox/", include(("flex.sandbox", "sandbox"))))
 
 if settings.DEBUG:

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from accounts.models import Address, Partner, PartnerApiKey, Subscriber, User
@@ -26,6 +28,17 @@ class UserFactory(factory.django.DjangoModelFactory):
             user.groups.add(Group.objects.get(name=extracted))
         if create:
             user.save()
+
+
+def log_in_staff(client, user):
+    """`client.force_login(user)` with the second factor verified, as after entering the code of the
+    authenticator the user has (the admin role needs one even in sandbox mode)."""
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="Test authenticator")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
 
 
 class SubscriberFactory(factory.django.DjangoModelFactory):

@@ -41,20 +41,103 @@ def test_with_nothing_set_flex_runs_on_sqlite_eager_tasks_and_mail_files(tmp_pat
     assert debug == "True"
 
 
+PARTNER_KINDS = ["identity", "credit_bureau", "payments", "warehouse", "carrier", "radio"]
+
+
+def production(**extra) -> dict[str, str]:
+    """Production's environment: DEBUG off, real services, and no FLEX_SANDBOX."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "flex.example",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flex"),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        **extra,
+    }
+
+
+def real_partners() -> dict[str, str]:
+    env = {}
+    for kind in PARTNER_KINDS:
+        prefix = f"FLEX_PARTNER_{kind.upper()}"
+        env |= {
+            prefix: "http",
+            f"{prefix}_URL": f"https://{kind}.partner.example/",
+            f"{prefix}_KEY": secrets.token_urlsafe(20),
+            f"{prefix}_SECRET": secrets.token_urlsafe(32),
+        }
+    return env
+
+
 def test_production_settings_pass_check_deploy_without_a_warning():
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(60),
-        ALLOWED_HOSTS="flex.example",
-        DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flex"),
-        REDIS_URL="redis://127.0.0.1:6379/15",
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production(**real_partners()))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_reports_every_partner_without_real_configuration_as_an_error():
+    result = manage("check", "--deploy", **production())
+    assert result.returncode != 0
+    for kind in PARTNER_KINDS:
+        assert f"(flex.E002) partner {kind!r} has no real configuration" in result.stderr, kind
+
+
+def test_check_deploy_reports_a_sandbox_partner_in_production_as_an_error():
+    result = manage("check", "--deploy", **production(**(real_partners() | {"FLEX_PARTNER_PAYMENTS": "sandbox"})))
+    assert result.returncode != 0
+    assert "(flex.E001) FLEX_PARTNER_PAYMENTS=sandbox while sandbox mode is off" in result.stderr
+    assert "identity" not in result.stderr  # the configured partners pass
+
+
+def test_production_server_refuses_to_start_with_a_partner_unconfigured():
+    code = "import flex.wsgi"
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")} | production(**real_partners())
+    env.pop("FLEX_PARTNER_CARRIER_SECRET")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: flex.E002: partner 'carrier'" in result.stderr
+    env |= {"FLEX_PARTNER_CARRIER_SECRET": "s3cret"}
+    started = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert started.returncode == 0, started.stderr
+
+
+def test_production_has_no_sandbox_secret_sandbox_pages_or_demo_data():
+    probe = (
+        "from django.conf import settings as s; from django.urls import resolve, Resolver404\n"
+        "p = s.FLEX_PARTNERS['payments']\n"
+        "print(s.FLEX_SANDBOX, repr(p.implementation), repr(p.secret))\n"
+        "try:\n    resolve('/sandbox/payments/tr_1/'); print('mounted')\n"
+        "except Resolver404:\n    print('not mounted')\n"
+    )
+    # Even with the payment provider left on "sandbox" (which the system check refuses to start with).
+    result = manage("shell", "-c", probe, **production(FLEX_PARTNER_PAYMENTS="sandbox"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-3:-1] == ["False 'sandbox' ''", "not mounted"]
+
+    seeded = manage("seed_demo", **production(**real_partners()))
+    assert seeded.returncode != 0
+    assert "seed_demo runs only in sandbox mode" in seeded.stderr
+
+
+def test_make_run_and_make_test_are_in_sandbox_mode(tmp_path):
+    probe = "from django.conf import settings as s; print(s.FLEX_SANDBOX, s.FLEX_PARTNERS['payments'].implementation)"
+    embedded = manage("shell", "-c", probe, FLEX_LOCAL_DIR=str(tmp_path))
+    assert embedded.stdout.split()[-2:] == ["True", "sandbox"], embedded.stderr
+    # The suite runs on PostgreSQL with sandbox mode switched on explicitly (tests/settings.py).
+    from django.conf import settings
+
+    assert settings.FLEX_SANDBOX and settings.IS_POSTGRES
+
+
+def test_production_hashes_passwords_with_argon2():
+    probe = "from django.contrib.auth.hashers import make_password; print(make_password('x').split('$')[0])"
+    result = manage("shell", "-c", probe, **production(**real_partners()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "argon2"
 
 
 def test_production_refuses_to_start_without_a_secret_key():

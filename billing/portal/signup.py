@@ -28,6 +28,7 @@ from devices.models import Plan, Product
 from devices.selectors import plans_with_items, price_in_force, products_with_prices
 from flex import clock
 from flex.audit.trail import Actor
+from flex.client_ip import client_ip
 from flex.refusals import Refused
 from flex.rulebook import article_of
 
@@ -209,12 +210,6 @@ def _own_application(request, reference: str) -> Application:
     return application
 
 
-def _client_ip(request) -> str | None:
-    # Behind the proxy (SECURE_PROXY_SSL_HEADER) the first forwarded address is the client's.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-
-
 class PaymentForm(forms.Form):
     payment_method = forms.ChoiceField(
         choices=[
@@ -245,7 +240,7 @@ def payment(request, reference: str):
                 iban=form.cleaned_data["iban"],
                 account_holder=form.cleaned_data["account_holder"],
                 accepts_terms=form.cleaned_data["accept_terms"],
-                ip_address=_client_ip(request),
+                ip_address=client_ip(request),
                 actor=Actor.of_user(request.user),
             )
         except Refused as refused:

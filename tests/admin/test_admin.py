@@ -7,7 +7,7 @@ from django.urls import reverse
 from accounts import roles
 from billing.models import Subscription, SubscriptionStatus
 from flex.audit.models import AuditEvent
-from tests.factories import AddressFactory, DeviceUnitFactory, UserFactory, subscribe
+from tests.factories import AddressFactory, DeviceUnitFactory, UserFactory, log_in_staff, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,7 @@ CANNOT_SEE = {
 
 
 def staff_client(role):
-    client = Client()
-    client.force_login(UserFactory(role=role))
-    return client
+    return log_in_staff(Client(), UserFactory(role=role))
 
 
 @pytest.mark.parametrize("role", list(CAN_SEE))

@@ -13,7 +13,7 @@ from billing import services
 from billing.models import Application, ApplicationStatus, Subscription
 from devices.models import Shipment
 from flex.audit.models import AuditEvent
-from tests.factories import UserFactory
+from tests.factories import UserFactory, log_in_staff
 from tests.signup import signup_world, submitted
 
 
@@ -23,9 +23,7 @@ def world(transactional_db, settings):
 
 
 def staff(role):
-    client = Client()
-    client.force_login(UserFactory(role=role))
-    return client
+    return log_in_staff(Client(), UserFactory(role=role))
 
 
 def queue_rows(html: str) -> list[str]:

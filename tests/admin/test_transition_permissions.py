@@ -19,7 +19,7 @@ from devices.models import DeviceUnit, UnitStatus
 from flex import fsm
 from flex.audit.models import AuditEvent
 from flex.audit.trail import Actor
-from tests.factories import DeviceUnitFactory, UserFactory, subscribe
+from tests.factories import DeviceUnitFactory, UserFactory, log_in_staff, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,7 @@ def every_transition():
 
 
 def staff_client(user):
-    client = Client()
-    client.force_login(user)
-    return client
+    return log_in_staff(Client(), user)
 
 
 def test_every_transition_of_every_state_machine_names_an_existing_permission():

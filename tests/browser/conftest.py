@@ -18,8 +18,12 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
+    """A Dutch browser tab; the test fails if the Content-Security-Policy blocked anything on a page."""
     context = chromium.new_context(locale="nl-NL")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
     yield page
     context.close()
+    assert blocked == [], "the Content-Security-Policy blocked part of a page"

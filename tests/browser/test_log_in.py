@@ -1,8 +1,11 @@
 """A subscriber logs in to the portal and a staff member to the admin, in a real browser."""
 
+from base64 import b32decode
 from datetime import date
 
 import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from accounts import roles
@@ -42,10 +45,15 @@ def test_subscriber_logs_in_sees_their_devices_switches_to_english_and_logs_out(
 def test_staff_member_logs_in_to_the_admin_and_gives_notice_with_a_button(live_server, page):
     subscription = subscribe(AddressFactory().subscriber, delivered_on=date(2026, 1, 10))
     agent = UserFactory(role=roles.CUSTOMER_SERVICE)
+    authenticator = TOTPDevice.objects.create(user=agent, name="phone")
 
     page.goto(f"{live_server.url}/admin/")
     page.get_by_label("E-mail").fill(agent.email)
     page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_text("Vul de code uit je authenticator-app in.")).to_be_visible()
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_label("Code uit je authenticator-app").fill(f"{TOTP(authenticator.bin_key).token():06d}")
     page.get_by_role("button", name="Inloggen").click()
     page.get_by_role("link", name="Abonnementen").first.click()
     page.get_by_role("link", name=str(subscription.pk), exact=True).click()
@@ -55,3 +63,18 @@ def test_staff_member_logs_in_to_the_admin_and_gives_notice_with_a_button(live_s
     expect(page.locator(".messagelist")).to_contain_text("opzeggen uitgevoerd")
     subscription.refresh_from_db()
     assert subscription.status == "notice_given"
+
+
+def test_the_admin_enrols_an_authenticator_by_qr_code_and_logs_in_with_it(live_server, page):
+    admin = UserFactory(role=roles.ADMIN)
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("E-mail").fill(admin.email)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="Stel je tweede factor in")).to_be_visible()
+    expect(page.get_by_role("img", name="QR-code voor je authenticator-app")).to_be_visible()
+    key = page.locator(".second-factor code").inner_text()
+    page.get_by_label("Code uit je authenticator-app").fill(f"{TOTP(b32decode(key)).token():06d}")
+    page.get_by_role("button", name="Bevestigen").click()
+    expect(page.get_by_role("link", name="Abonnementen").first).to_be_visible()

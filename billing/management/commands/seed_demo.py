@@ -4,15 +4,19 @@ and subscribers in several states. Idempotent: running it again changes nothing.
 from __future__ import annotations
 
 import logging
+from base64 import b32decode
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_api_key.crypto import concatenate
 
 from accounts import roles
+from accounts.login_security import needs_second_factor
 from accounts.models import Partner, PartnerApiKey, User
 from billing import services
 from billing.models import Subscription, TermsVersion
@@ -22,6 +26,9 @@ from flex.audit.trail import Actor
 from flex.celery import app
 
 DEMO_PASSWORD = "flex-demo-2026"
+# The demo admin's second factor (the admin role needs one even in sandbox mode): a TOTP key published
+# in the README, for any authenticator app, or `manage.py demo_code` prints the code of the moment.
+DEMO_TOTP_KEY = "FLEXDEMOFLEXDEMOFLEXDEMOFLEXDEMO"  # base32, 20 bytes; sandbox mode only
 PRICES_FROM = date(2025, 1, 1)
 
 # (sku, name, kind, colour, add-on, webshop price = recommended retail price, add-on fee per month)
@@ -113,10 +120,19 @@ APPLICANTS = [
 ]
 
 
+def demo_totp_hex_key() -> str:
+    return b32decode(DEMO_TOTP_KEY).hex()
+
+
 class Command(BaseCommand):
     help = "Load Flex demo data (idempotent)."
 
     def handle(self, *args, **options):
+        if not settings.FLEX_SANDBOX:
+            # Demo log-ins with a published password and fixed partner keys have no place in production.
+            raise CommandError(
+                "seed_demo runs only in sandbox mode: the embedded default (`make run`) or FLEX_SANDBOX=1."
+            )
         # Jobs run in-process while seeding, whatever broker is configured, so that the demo reaches the
         # states the README lists even with a worker running; held jobs (see walk_to) are not sent at all.
         # Their one-line-per-task log is for workers, not for this command's output.
@@ -127,7 +143,12 @@ class Command(BaseCommand):
             self.seed()
         finally:
             app.conf.task_always_eager = eager
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready. Every demo login uses password {DEMO_PASSWORD!r}; the admin role's second "
+                f"factor is the TOTP key {DEMO_TOTP_KEY} (`manage.py demo_code` prints the code of the moment)."
+            )
+        )
 
     def seed(self):
         with transaction.atomic():
@@ -180,6 +201,8 @@ class Command(BaseCommand):
                     email, DEMO_PASSWORD, full_name=name, is_staff=True, is_superuser=role == roles.ADMIN
                 )
             user.groups.add(Group.objects.get(name=role))
+            if needs_second_factor(user) and not TOTPDevice.objects.filter(user=user).exists():
+                TOTPDevice.objects.create(user=user, name="Demo authenticator", key=demo_totp_hex_key())
 
     def partners(self):
         for code, name, kind, key, scopes in PARTNERS:

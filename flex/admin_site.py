@@ -1,0 +1,120 @@
+"""The back office's admin site: Django's, with a second factor (TOTP) for staff.
+
+Staff need it in production and the admin role always (`accounts.login_security.needs_second_factor`).
+A staff member who has an authenticator enters its code on the log-in form with the password; one who
+must have one but has none yet logs in with the password and is sent to enrol (scan the QR code, enter
+a code) before any admin page opens. A session that logged in elsewhere (the portal's log-in) with the
+password alone never opens the admin.
+"""
+
+from __future__ import annotations
+
+from base64 import b32encode
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django_otp import devices_for_user, match_token
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.login_security import needs_second_factor
+from flex.audit.trail import Actor, record
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """E-mail, password and, for staff with an authenticator, the code it shows now."""
+
+    otp_token = forms.CharField(
+        label=_("Code from your authenticator app"),
+        required=False,
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "otp_required": _("Enter the code from your authenticator app."),
+        "otp_invalid": _("That code is wrong or has expired; enter the code your authenticator app shows now."),
+    }
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if not any(True for _device in devices_for_user(user, confirmed=True)):
+            return  # no authenticator yet: the site sends those who need one to enrol
+        token = (self.cleaned_data.get("otp_token") or "").strip()
+        if not token:
+            raise forms.ValidationError(self.error_messages["otp_required"], code="otp_required")
+        device = match_token(user, token)  # TOTP devices throttle repeated wrong codes
+        if device is None:
+            raise forms.ValidationError(self.error_messages["otp_invalid"], code="otp_invalid")
+        user.otp_device = device  # django-otp marks the session verified on log-in
+
+
+class EnrolForm(forms.Form):
+    otp_token = forms.CharField(label=_("Code from your authenticator app"), max_length=16)
+
+
+class FlexAdminSite(admin.AdminSite):
+    login_form = StaffAuthenticationForm
+    login_template = "admin/flex/login.html"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if not super().has_permission(request):
+            return False
+        return not needs_second_factor(request.user) or request.user.is_verified()
+
+    @method_decorator(never_cache)
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        user = request.user
+        if (
+            request.method == "GET"
+            and user.is_authenticated
+            and needs_second_factor(user)
+            and not user.is_verified()
+            and not any(True for _device in devices_for_user(user, confirmed=True))
+        ):
+            return HttpResponseRedirect(reverse("admin:second_factor"))
+        return super().login(request, extra_context)
+
+    def get_urls(self):
+        return [path("second-factor/", self.second_factor, name="second_factor"), *super().get_urls()]
+
+    @method_decorator([never_cache, csrf_protect])
+    def second_factor(self, request: HttpRequest) -> HttpResponse:
+        """Enrol an authenticator: the QR code (and its key for typing in), then one code to confirm."""
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return HttpResponseRedirect(reverse("admin:login"))
+        if user.is_verified() or any(True for _device in devices_for_user(user, confirmed=True)):
+            return HttpResponseRedirect(reverse("admin:index"))
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+        form = EnrolForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if device.verify_token(form.cleaned_data["otp_token"].strip()):
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+                otp_login(request, device)
+                record(Actor.of_user(user), "enrol_second_factor", user, reason="TOTP authenticator confirmed")
+                return HttpResponseRedirect(reverse("admin:index"))
+            form.add_error("otp_token", StaffAuthenticationForm.error_messages["otp_invalid"])
+        qr = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+        context = {
+            **self.each_context(request),
+            "title": _("Set up your second factor"),
+            "form": form,
+            "qr_svg": mark_safe(qr.to_string(encoding="unicode")),  # noqa: S308 - our own generated SVG
+            "key": b32encode(device.bin_key).decode(),
+        }
+        return render(request, "admin/flex/second_factor.html", context)

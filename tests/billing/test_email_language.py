@@ -41,7 +41,7 @@ def test_pay_8_a_dutch_sign_up_gets_dutch_e_mail_whatever_language_the_sender_ru
     with translation.override("en"):  # a worker's own language does not decide
         services.start_prepayment(application.pk, return_url="/return", actor=APPLICANT)
     (message,) = mail.outbox
-    assert message.subject.startswith("Flex factuur ")
+    assert message.subject.startswith("Flex-factuur ")
     assert "Totaal incl. btw" in message.body
 
 

@@ -26,7 +26,7 @@ from billing.models import (
 from billing.services.applications.review import advance
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
-from flex.fsm import perform
+from flex.fsm import perform, staff_of
 
 AS = ApplicationStatus
 
@@ -37,7 +37,7 @@ def start_checks(application_id: int, *, actor: Actor) -> list[str]:
     with transaction.atomic(), history_context(actor, "start_checks"):
         application = Application.objects.select_for_update().get(pk=application_id)
         if application.status == AS.SUBMITTED:
-            perform(application, "start_checks")
+            perform(application, "start_checks", user=staff_of(actor))
             application.status_changed_at = clock.now()
             application.save()
             record(actor, "start_checks", application, rule="REG-7")

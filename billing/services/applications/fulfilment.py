@@ -13,7 +13,7 @@ from billing.models import Application, ApplicationStatus, Subscription, Subscri
 from devices import services as device_services
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
-from flex.fsm import perform
+from flex.fsm import perform, staff_of
 
 AS = ApplicationStatus
 
@@ -50,7 +50,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
         )
         if units is None:
             if application.status == AS.ACCEPTED:
-                perform(application, "wait_for_stock")
+                perform(application, "wait_for_stock", user=staff_of(actor))
                 application.status_changed_at = clock.now()
                 application.save()
                 record(actor, "wait_for_stock", application, rule="PLAN-2")
@@ -61,7 +61,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
         )
         address = application.subscriber.addresses.order_by("-moved_in_on", "-id").first()
         shipment = device_services.create_shipment(application.subscriber, address, units, actor=actor)
-        perform(application, "allocate")
+        perform(application, "allocate", user=staff_of(actor))
         application.shipment = shipment
         application.status_changed_at = now
         application.save()

@@ -20,7 +20,7 @@ from billing.models import (
 )
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
-from flex.fsm import perform
+from flex.fsm import perform, staff_of
 from flex.refusals import Refusal, Refused
 
 AS = ApplicationStatus
@@ -40,7 +40,7 @@ def advance(application_id: int, *, actor: Actor) -> Application:
                 refuse_under_lock(application, reason, check.detail, actor)
                 return application
         if rules.checks_complete(application) is None:
-            perform(application, "send_to_review")
+            perform(application, "send_to_review", user=staff_of(actor))
             application.status_changed_at = clock.now()
             application.save()
             record(actor, "send_to_review", application, rule="REG-6")
@@ -59,8 +59,7 @@ def accept_application(application_id: int, *, actor: Actor, reason: str = "") -
         application = (
             Application.objects.select_for_update().select_related("subscriber", "plan").get(pk=application_id)
         )
-        staff = actor.user if actor.user is not None and actor.user.is_staff else None
-        perform(application, "accept", clock.now(), actor.label, user=staff)
+        perform(application, "accept", clock.now(), actor.label, user=staff_of(actor))
         try:
             with transaction.atomic():
                 subscription = Subscription.objects.create(
@@ -99,16 +98,15 @@ def refuse_application(application_id: int, *, refusal_reason: str, actor: Actor
         raise Refused(Refusal(rule="REG-6", field="reason", message=_("Write a note that explains the refusal.")))
     with transaction.atomic(), history_context(actor, "refuse_application", reason):
         application = Application.objects.select_for_update().get(pk=application_id)
-        staff = actor.user if actor.user is not None and actor.user.is_staff else None
-        refuse_under_lock(application, refusal_reason, reason, actor, user=staff)
+        refuse_under_lock(application, refusal_reason, reason, actor)
     return application
 
 
-def refuse_under_lock(application: Application, refusal_reason: str, note: str, actor: Actor, user=None) -> None:
-    """Refuse under the caller's lock; `user` is the staff member whose review permission is checked."""
+def refuse_under_lock(application: Application, refusal_reason: str, note: str, actor: Actor) -> None:
+    """Refuse under the caller's lock; a staff actor needs the review permission (checked by `perform`)."""
     from billing.tasks import refund_prepayment, send_application_decision
 
-    perform(application, "refuse", refusal_reason, note, clock.now(), actor.label, user=user)
+    perform(application, "refuse", refusal_reason, note, clock.now(), actor.label, user=staff_of(actor))
     application.status_changed_at = clock.now()
     application.save()
     record(actor, "refuse", application, rule=application.refusal_rule, reason=note, code=refusal_reason)
@@ -122,7 +120,7 @@ def withdraw_application(application_id: int, *, actor: Actor, reason: str = "")
 
     with transaction.atomic(), history_context(actor, "withdraw_application", reason):
         application = Application.objects.select_for_update().get(pk=application_id)
-        perform(application, "withdraw")
+        perform(application, "withdraw", user=staff_of(actor))
         application.status_changed_at = clock.now()
         application.save()
         record(actor, "withdraw", application, rule="REG-3", reason=reason)

@@ -33,7 +33,7 @@ from billing.services.applications.review import refuse_under_lock
 from devices.models import Plan, Product
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
-from flex.fsm import perform
+from flex.fsm import perform, staff_of
 from flex.partners import PartnerRejected
 from flex.refusals import Refusal, Refused
 
@@ -348,7 +348,7 @@ def submit_application(application_id: int, *, actor: Actor) -> Application:
 
     with transaction.atomic(), history_context(actor, "submit_application"):
         application = Application.objects.select_for_update().get(pk=application_id)
-        perform(application, "submit", clock.now())
+        perform(application, "submit", clock.now(), user=staff_of(actor))
         application.status_changed_at = clock.now()
         application.save()
         record(actor, "submit", application, rule="REG-2")

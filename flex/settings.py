@@ -220,6 +220,8 @@ FLEX = {
     "PRIVACY_RESPONSE_DAYS": int(os.environ.get("FLEX_PRIVACY_RESPONSE_DAYS", "30")),  # PRIV-3
     "TAX_RETENTION_YEARS": int(os.environ.get("FLEX_TAX_RETENTION_YEARS", "7")),  # PRIV-6
     "PERSONAL_DATA_RETENTION_MONTHS": int(os.environ.get("FLEX_PERSONAL_DATA_RETENTION_MONTHS", "6")),
+    # PLAN-6: how far a partner's reported time may lie ahead of ours (clocks differ a little).
+    "PARTNER_CLOCK_SKEW_SECONDS": int(os.environ.get("FLEX_PARTNER_CLOCK_SKEW_SECONDS", "300")),
 }
 # REG-6: accept an application without staff review when every check passed (off: staff decide).
 FLEX["AUTO_ACCEPT"] = env_bool("FLEX_AUTO_ACCEPT", False)

@@ -53,4 +53,3 @@ def test_reg_7_submit_goes_through_once_everything_is_in_place(signup):
     pay_prepayment(application, method="ideal")
     services.submit_application(application.pk, actor=APPLICANT)
     assert Application.objects.get(pk=application.pk).status != ApplicationStatus.DRAFT
-

@@ -3,6 +3,8 @@ contract refusal, the rule and article."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -72,9 +74,14 @@ def problem_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let it surface as a 500 and reach the error log
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        from flex.api.throttling import count_failed_authentication
+
+        count_failed_authentication(context["request"])
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
     kind = getattr(exc, "default_code", "error")
-    result = problem(response.status_code, kind, str(getattr(exc, "default_detail", "Error")), str(detail))
+    # The title is the status's own phrase: DRF's default details are templates ("{media_type}").
+    result = problem(response.status_code, kind, HTTPStatus(response.status_code).phrase, str(detail))
     for header, value in response.items():
         if header.lower() in ("www-authenticate", "retry-after", "allow"):
             result[header] = value

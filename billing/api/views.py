@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import services
-from billing.adapters.payments import WEBHOOK_STATUSES, WebhookBodyInvalid
+from billing.adapters.payments import WebhookBodyInvalid
 from flex.api.errors import problem
 from flex.partners import BadSignature
 

@@ -46,6 +46,7 @@ class DeviceUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Partne
     required_scopes = {"GET": "units:read", "POST": "units:write"}
     serializer_class = DeviceUnitSerializer
     lookup_field = "serial_number"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no partner
@@ -85,6 +86,7 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
     required_scopes = {"GET": "shipments:read", "POST": "shipments:write", "POST tracking_events": "tracking:write"}
     serializer_class = ShipmentSerializer
     lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no partner

@@ -86,3 +86,18 @@ def problem_exception_handler(exc, context):
         if header.lower() in ("www-authenticate", "retry-after", "allow"):
             result[header] = value
     return result
+
+
+def not_found(request, exception=None):
+    """Django's 404 for addresses no route matches: under /api/ a problem like every other API error,
+    elsewhere the site's own page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if not request.path_info.startswith("/api/"):
+        return page_not_found(request, exception)
+    return JsonResponse(
+        {"type": PROBLEM_BASE + "not_found", "title": "Not Found", "status": 404, "detail": "No such address."},
+        status=404,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

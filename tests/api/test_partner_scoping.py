@@ -6,7 +6,7 @@ import pytest
 from accounts.models import Partner
 from billing.models import Subscription
 from devices.models import Shipment, TrackingEvent
-from tests.api.test_shipping_api import carrier, partner_client, shipment, shipped_body, warehouse  # noqa: F401
+from tests.api.test_shipping_api import carrier, partner_client, shipped_body, warehouse
 from tests.factories import DeviceUnitFactory, PartnerFactory
 
 

@@ -7,24 +7,11 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Partner
-from billing import services
 from billing.models import Payment, Subscription
 from devices.models import Shipment, TrackingEvent
 from flex.partners import sign
 from tests.factories import api_key_for
-from tests.signup import ready_to_submit, signup_world, submitted
-
-
-@pytest.fixture
-def shipment(transactional_db, settings, travel):
-    """Ordered at the warehouse on 24 November; the partners report from 27 November on."""
-    travel("2026-11-24T09:00:00+01:00")
-    world = signup_world(settings)
-    application = submitted(world)
-    services.accept_application(application.pk, actor=world.reviewer)
-    application.refresh_from_db()
-    travel("2026-11-27T09:00:00+01:00")
-    return application.shipment
+from tests.signup import ready_to_submit, signup_world
 
 
 def partner_client(code: str, kind: str, scopes: list[str]) -> APIClient:

@@ -86,3 +86,23 @@ def test_every_generated_request_is_answered_as_the_schema_says(kind, settings):
             except Exception as failure:
                 failures.append(f"{operation.label} ({mode.value}): {failure}")
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_stock_arrival_answers_with_the_list_its_schema_documents(client):
+    """POST /api/v1/device-units/ answers a plain list of units (not a page), and the schema says so."""
+    import yaml
+    from rest_framework.test import APIClient
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    created = schema["paths"]["/api/v1/device-units/"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert created["schema"] == {"type": "array", "items": {"$ref": "#/components/schemas/DeviceUnit"}}
+    parameters = [p["name"] for p in schema["paths"]["/api/v1/device-units/"]["post"].get("parameters", [])]
+    assert "cursor" not in parameters
+
+    product = ProductFactory()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_for(PartnerFactory(), ['units:write'])}")
+    answer = api.post("/api/v1/device-units/", {"sku": product.sku, "serial_numbers": ["SN-NEW-0001"]}, format="json")
+    assert answer.status_code == 201
+    assert [unit["serial_number"] for unit in answer.json()] == ["SN-NEW-0001"]

@@ -155,6 +155,15 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
         help_text=_("Tested, cleaned and complete (terms art. 1.1.2)."),
     )
     inspection_note = models.TextField(_("inspection note"), blank=True)
+    warehouse = models.ForeignKey(
+        "accounts.Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("warehouse"),
+        help_text=_("The warehouse partner that holds the unit; only it sees the unit in the partner API."),
+    )
     registered_at = models.DateTimeField(_("registered"), auto_now_add=True)
 
     class Meta:
@@ -306,10 +315,34 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     units = models.ManyToManyField(DeviceUnit, through="ShipmentItem", related_name="shipments")
     warehouse_order = models.CharField(_("warehouse order"), max_length=60, blank=True)
+    warehouse = models.ForeignKey(
+        "accounts.Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="warehouse_shipments",
+        verbose_name=_("warehouse partner"),
+        help_text=_("The warehouse the shipment is ordered at; only it reads and confirms the shipment."),
+    )
     carrier = models.CharField(_("carrier"), max_length=60, blank=True)
+    carrier_partner = models.ForeignKey(
+        "accounts.Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carrier_shipments",
+        verbose_name=_("carrier partner"),
+        help_text=_("The carrier the warehouse handed the parcel to; only it reports tracking events."),
+    )
     tracking_code = models.CharField(_("tracking code"), max_length=60, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    requested_at = models.DateTimeField(
+        _("requested"),
+        null=True,
+        blank=True,
+        help_text=_("When Flex asked for the shipment (project clock): no partner step can lie before it."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -340,9 +373,10 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         permission="devices.ship_shipment",
         custom={"rule": "REG-7", "label": _("ship")},
     )
-    def ship(self, carrier: str, tracking_code: str, shipped_at) -> None:
-        """Handed to the carrier; REG-7 was checked when the units were allocated."""
-        self.carrier, self.tracking_code, self.shipped_at = carrier, tracking_code, shipped_at
+    def ship(self, carrier, tracking_code: str, shipped_at) -> None:
+        """Handed to the carrier partner; REG-7 was checked when the units were allocated."""
+        self.carrier_partner, self.carrier = carrier, carrier.code
+        self.tracking_code, self.shipped_at = tracking_code, shipped_at
 
     @transition(
         field=status,

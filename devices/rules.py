@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
@@ -21,4 +22,41 @@ def inspection_passed(unit: DeviceUnit) -> Refusal | None:
         field="inspection_passed",
         message=_("Unit %(serial)s can only be restocked after it passed inspection (tested, cleaned and complete).")
         % {"serial": unit.serial_number},
+    )
+
+
+def reported_time_refusal(
+    field: str, moment: datetime, *, now: datetime, allowed_skew: timedelta, not_before: datetime, earlier_step: str
+) -> Refusal | None:
+    """PLAN-6 (terms art. 3.6): a partner reports a shipping step when it happened. A time in the future
+    (beyond the allowed clock difference between our clocks) or before the step it follows cannot be
+    true, and would move the subscription's start date (TERM-1) with it."""
+    if moment > now + allowed_skew:
+        return Refusal(
+            rule="PLAN-6",
+            field=field,
+            message=_("%(field)s %(moment)s lies in the future; report a step once it has happened.")
+            % {"field": field, "moment": moment.isoformat()},
+        )
+    if moment < not_before:
+        return Refusal(
+            rule="PLAN-6",
+            field=field,
+            message=_("%(field)s %(moment)s lies before %(step)s (%(earlier)s).")
+            % {"field": field, "moment": moment.isoformat(), "step": earlier_step, "earlier": not_before.isoformat()},
+        )
+    return None
+
+
+def tracking_event_reuse_refusal(
+    event_id: str, *, first_shipment: str, first_code: str, first_at: datetime, shipment: str, code: str, at: datetime
+) -> Refusal | None:
+    """PLAN-6: a carrier's event id names one event; sent again it must be the same event, not another one."""
+    if (first_shipment, first_code, first_at) == (shipment, code, at):
+        return None
+    return Refusal(
+        rule="PLAN-6",
+        field="event_id",
+        message=_("Event id %(event_id)s was already used for another event; send each event with its own id.")
+        % {"event_id": event_id},
     )

@@ -6,7 +6,8 @@ from datetime import date
 
 from django.db.models import Prefetch, QuerySet
 
-from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
+from accounts.models import Partner, PartnerKind
+from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice, Shipment
 
 
 def products_with_prices() -> QuerySet[Product]:
@@ -27,3 +28,20 @@ def plans_with_items() -> QuerySet[Plan]:
 
 def units() -> QuerySet[DeviceUnit]:
     return DeviceUnit.objects.select_related("product")
+
+
+def units_of(partner: Partner) -> QuerySet[DeviceUnit]:
+    """The units a partner may see: a warehouse sees the units it holds; any other partner none."""
+    if partner.kind != PartnerKind.WAREHOUSE:
+        return units().none()
+    return units().filter(warehouse=partner)
+
+
+def shipments_of(partner: Partner) -> QuerySet[Shipment]:
+    """The shipments a partner may see: a warehouse those ordered at it, a carrier those handed to it."""
+    shipments = Shipment.objects.prefetch_related("units").order_by("-id")
+    if partner.kind == PartnerKind.WAREHOUSE:
+        return shipments.filter(warehouse=partner)
+    if partner.kind == PartnerKind.CARRIER:
+        return shipments.filter(carrier_partner=partner)
+    return shipments.none()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from sequences import get_next_value
 
-from accounts.models import Address, Subscriber
-from accounts.services import log_disclosure
-from devices import signals
+from accounts.models import Address, Partner, PartnerKind, Subscriber
+from accounts.services import disclose_to, log_disclosure
+from devices import rules, signals
 from devices.models import (
     DeviceUnit,
     Product,
@@ -30,11 +32,23 @@ from flex.fsm import perform, staff_of, transition_and_save
 from flex.refusals import Refusal, Refused
 
 
-def register_stock(*, sku: str, serial_numbers: list[str], condition: str, actor: Actor) -> list[DeviceUnit]:
+def configured_partner(kind: str) -> Partner:
+    """The partner row of the warehouse or carrier the adapters talk to (created on first use, as a
+    disclosure to it would be)."""
+    code = settings.FLEX_PARTNERS[kind].partner_code
+    partner, _created = Partner.objects.get_or_create(code=code, defaults={"name": code, "kind": kind})
+    return partner
+
+
+def register_stock(
+    *, sku: str, serial_numbers: list[str], condition: str, actor: Actor, warehouse: Partner | None = None
+) -> list[DeviceUnit]:
     """The warehouse reports units arriving in stock (PLAN-1: every unit stays company property).
 
+    The units belong to the warehouse that reports them (the configured one when none is named).
     All or nothing: one unknown product or an already registered serial refuses the whole delivery.
     """
+    warehouse = warehouse or configured_partner(PartnerKind.WAREHOUSE)
     product = Product.objects.filter(sku=sku).first()
     if product is None:
         raise Refused(
@@ -54,7 +68,10 @@ def register_stock(*, sku: str, serial_numbers: list[str], condition: str, actor
     try:
         with transaction.atomic(), history_context(actor, "register_stock"):
             units = DeviceUnit.objects.bulk_create(
-                [DeviceUnit(serial_number=s, product=product, condition=condition) for s in cleaned]
+                [
+                    DeviceUnit(serial_number=s, product=product, condition=condition, warehouse=warehouse)
+                    for s in cleaned
+                ]
             )
             for unit in units:
                 record(actor, "register_stock", unit, rule="PLAN-1")
@@ -151,12 +168,19 @@ def reserve_units(demand: Counter[int], *, allows_refurbished: bool) -> list[Dev
 def create_shipment(subscriber: Subscriber, address: Address, units: list[DeviceUnit], *, actor: Actor) -> Shipment:
     """An outbound shipment of reserved units to the physical address; free of charge (PLAN-6).
 
-    Runs in the caller's transaction; the order goes to the warehouse once that commits.
+    The shipment belongs to the warehouse that holds the units: only that partner reads and confirms
+    it. Runs in the caller's transaction; the order goes to the warehouse once that commits.
     """
     from devices.tasks import order_shipment as order_task
 
+    holders = {unit.warehouse_id for unit in units}
+    warehouse = units[0].warehouse if len(holders) == 1 and None not in holders else None
     shipment = Shipment.objects.create(
-        reference=f"SHP{get_next_value('shipment'):07d}", subscriber=subscriber, address=address
+        reference=f"SHP{get_next_value('shipment'):07d}",
+        subscriber=subscriber,
+        address=address,
+        warehouse=warehouse or configured_partner(PartnerKind.WAREHOUSE),
+        requested_at=clock.now(),
     )
     ShipmentItem.objects.bulk_create([ShipmentItem(shipment=shipment, unit=unit) for unit in units])
     record(actor, "create_shipment", shipment, rule="PLAN-6", units=[u.serial_number for u in units])
@@ -170,7 +194,7 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
     The disclosure is logged and committed before the call (PRIV-1): if the answer is lost, the data
     may still have reached the warehouse.
     """
-    from devices.adapters.warehouse import DISCLOSED_CATEGORIES, OrderLine, OutboundOrder, warehouse
+    from devices.adapters.warehouse import OrderLine, OutboundOrder, warehouse
 
     shipment = Shipment.objects.select_related("subscriber", "address").get(pk=shipment_id)
     if shipment.status != ShipmentStatus.REQUESTED:
@@ -181,15 +205,12 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
         OrderLine(item.unit.product.sku, item.unit.serial_number)
         for item in shipment.items.select_related("unit__product").order_by("id")
     )
-    log_disclosure(
-        adapter.cfg.partner_code,
-        kind="warehouse",
+    order_id = disclose_to(
+        adapter,
         subscriber=shipment.subscriber,
-        categories=DISCLOSED_CATEGORIES,
         purpose="ship the rented devices (terms art. 3.6)",
         reference=shipment.reference,
-    )
-    order_id = adapter.order_shipment(
+    ).order_shipment(
         OutboundOrder(
             reference=shipment.reference,
             recipient=shipment.subscriber.display_name,
@@ -203,7 +224,7 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
     with transaction.atomic(), history_context(actor, "order_shipment"):
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
         if shipment.status == ShipmentStatus.REQUESTED:
-            perform(shipment, "order", order_id)
+            perform(shipment, "order", order_id, user=staff_of(actor))
             shipment.status_changed_at = clock.now()
             shipment.save()
         elif not shipment.warehouse_order:
@@ -215,16 +236,27 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
 
 
 def confirm_shipped(
-    reference: str, *, serial_numbers: list[str], carrier: str, tracking_code: str, shipped_at: datetime, actor: Actor
+    reference: str,
+    *,
+    serial_numbers: list[str],
+    carrier: str,
+    tracking_code: str,
+    shipped_at: datetime,
+    actor: Actor,
+    warehouse: Partner | None = None,
 ) -> Shipment:
     """The warehouse confirms it shipped the order with these serials (REG-7 was met at allocation).
 
-    The serials must be exactly the reserved ones (PLAN-2: the subscriber gets the allocated units).
+    Only the warehouse the shipment was ordered at may confirm it (another partner learns nothing:
+    `Shipment.DoesNotExist`). `carrier` is the code of the carrier partner that took the parcel; the
+    shipment is bound to it, so only that carrier's tracking events count (PLAN-6). The serials must be
+    exactly the reserved ones (PLAN-2: the subscriber gets the allocated units). `shipped_at` may not lie
+    in the future nor before the order, nor after a delivery the carrier already reported (PLAN-6).
     A repeated confirmation with the same serials changes nothing; carrier events that arrived first
     are applied now.
     """
     with transaction.atomic(), history_context(actor, "confirm_shipped"):
-        shipment = _locked_shipment(reference)
+        shipment = _locked_shipment(reference, warehouse=warehouse or configured_partner(PartnerKind.WAREHOUSE))
         units = list(shipment.units.select_for_update().order_by("id"))
         expected = {u.serial_number for u in units}
         given = {s.strip().upper() for s in serial_numbers}
@@ -243,23 +275,47 @@ def confirm_shipped(
             )
         if shipment.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED):
             return shipment
+        carrier_partner = _carrier_named(carrier)
+        if refusal := rules.reported_time_refusal(
+            "shipped_at",
+            shipped_at,
+            now=clock.now(),
+            allowed_skew=_allowed_skew(),
+            not_before=shipment.requested_at or shipment.created_at,
+            earlier_step=_("the order"),
+        ):
+            raise Refused(refusal)
+        first_delivery = (
+            shipment.tracking_events.filter(source=carrier_partner.code, code=TrackingCode.DELIVERED)
+            .order_by("occurred_at")
+            .first()
+        )
+        if first_delivery is not None and first_delivery.occurred_at < shipped_at:
+            raise Refused(
+                Refusal(
+                    rule="PLAN-6",
+                    field="shipped_at",
+                    message=_("The carrier reported delivery at %(delivered)s, before shipped_at %(shipped)s.")
+                    % {"delivered": first_delivery.occurred_at.isoformat(), "shipped": shipped_at.isoformat()},
+                )
+            )
         now = clock.now()
-        perform(shipment, "ship", carrier, tracking_code, shipped_at)
+        perform(shipment, "ship", carrier_partner, tracking_code, shipped_at, user=staff_of(actor))
         shipment.status_changed_at = now
         shipment.save()
         for unit in units:
-            perform(unit, "ship")
+            perform(unit, "ship", user=staff_of(actor))
             unit.status_changed_at = now
         DeviceUnit.objects.bulk_update(units, ["status", "status_changed_at"])
         record(actor, "confirm_shipped", shipment, rule="REG-7", tracking_code=tracking_code, carrier=carrier)
-        from devices.adapters.carrier import DISCLOSED_CATEGORIES
-        from devices.adapters.carrier import carrier as carrier_adapter
+        from devices.adapters.carrier import Carrier
 
+        # The warehouse hands the label to the carrier bound to this shipment: no call of ours follows.
         log_disclosure(
-            carrier_adapter().cfg.partner_code,
+            carrier_partner.code,
             kind="carrier",
             subscriber=shipment.subscriber,
-            categories=DISCLOSED_CATEGORIES,
+            categories=Carrier.disclosed_categories,
             purpose="deliver the parcel (label handed over by the warehouse, terms art. 3.6)",
             reference=shipment.reference,
         )
@@ -268,10 +324,23 @@ def confirm_shipped(
 
 
 def record_tracking_event(
-    reference: str, *, source: str, event_id: str, code: str, occurred_at: datetime, actor: Actor
+    reference: str,
+    *,
+    source: str,
+    event_id: str,
+    code: str,
+    occurred_at: datetime,
+    actor: Actor,
+    carrier: Partner | None = None,
 ) -> TrackingEvent:
-    """A carrier's tracking event. Counted once per event id; an event that comes before the warehouse's
-    confirmation waits and is applied when the shipment is shipped; a delivered shipment stays delivered."""
+    """A carrier's tracking event (PLAN-6).
+
+    Only the carrier the shipment was handed to may report on it; before the warehouse's confirmation
+    names a carrier, an event is kept waiting and counts only if the confirmation names its sender.
+    Counted once per event id: the same id for another event is refused (PLAN-6, field event_id).
+    The time may not lie in the future nor before the order, and a delivery not before the shipping.
+    A delivered shipment stays delivered.
+    """
     if code not in TrackingCode.values:
         raise Refused(
             Refusal(
@@ -281,9 +350,15 @@ def record_tracking_event(
                 % {"code": code, "codes": ", ".join(TrackingCode.values)},
             )
         )
+    carrier = carrier or configured_partner(PartnerKind.CARRIER)
     try:
         with transaction.atomic(), history_context(actor, "record_tracking_event"):
-            shipment = _locked_shipment(reference)
+            shipment = _locked_shipment(reference, carrier=carrier)
+            earlier = TrackingEvent.objects.filter(source=source, event_id=event_id).select_related("shipment").first()
+            if earlier is not None:
+                return _same_event_or_refuse(earlier, shipment.reference, code, occurred_at)
+            if refusal := _tracking_time_refusal(shipment, code, occurred_at):
+                raise Refused(refusal)
             event = TrackingEvent.objects.create(
                 shipment=shipment,
                 source=source,
@@ -294,29 +369,85 @@ def record_tracking_event(
             )
             _apply_events(shipment, actor)
     except IntegrityError:
-        return TrackingEvent.objects.get(source=source, event_id=event_id)
+        # The same event id was recorded by a concurrent delivery of this message.
+        earlier = TrackingEvent.objects.select_related("shipment").get(source=source, event_id=event_id)
+        return _same_event_or_refuse(earlier, reference, code, occurred_at)
     event.refresh_from_db()
     return event
 
 
-def _locked_shipment(reference: str) -> Shipment:
-    shipment = Shipment.objects.select_for_update().select_related("subscriber").filter(reference=reference).first()
-    if shipment is None:
+def _same_event_or_refuse(earlier: TrackingEvent, reference: str, code: str, occurred_at: datetime) -> TrackingEvent:
+    if refusal := rules.tracking_event_reuse_refusal(
+        earlier.event_id,
+        first_shipment=earlier.shipment.reference,
+        first_code=earlier.code,
+        first_at=earlier.occurred_at,
+        shipment=reference,
+        code=code,
+        at=occurred_at,
+    ):
+        raise Refused(refusal)
+    return earlier
+
+
+def _tracking_time_refusal(shipment: Shipment, code: str, occurred_at: datetime) -> Refusal | None:
+    shipped = code == TrackingCode.DELIVERED and shipment.shipped_at is not None
+    return rules.reported_time_refusal(
+        "occurred_at",
+        occurred_at,
+        now=clock.now(),
+        allowed_skew=_allowed_skew(),
+        not_before=shipment.shipped_at if shipped else (shipment.requested_at or shipment.created_at),
+        earlier_step=_("the shipping") if shipped else _("the order"),
+    )
+
+
+def _allowed_skew() -> timedelta:
+    return timedelta(seconds=settings.FLEX["PARTNER_CLOCK_SKEW_SECONDS"])
+
+
+def _carrier_named(code: str) -> Partner:
+    """The carrier partner the warehouse names (by its code); the configured carrier is created on first use."""
+    if code == settings.FLEX_PARTNERS["carrier"].partner_code:
+        return configured_partner(PartnerKind.CARRIER)
+    partner = Partner.objects.filter(code=code, kind=PartnerKind.CARRIER, is_active=True).first()
+    if partner is None:
         raise Refused(
             Refusal(
                 rule="PLAN-6",
-                field="reference",
-                message=_("There is no shipment %(reference)s.") % {"reference": reference},
+                field="carrier",
+                message=_("%(code)s is not a carrier partner of Flex; name the carrier by its partner code.")
+                % {"code": code},
             )
         )
+    return partner
+
+
+def _locked_shipment(reference: str, *, warehouse: Partner | None = None, carrier: Partner | None = None) -> Shipment:
+    """The shipment, locked, if the partner may act on it; `Shipment.DoesNotExist` otherwise, the same
+    answer as for an unknown reference, so a partner learns nothing of another partner's shipments."""
+    shipments = Shipment.objects.select_for_update(of=("self",)).select_related("subscriber", "carrier_partner")
+    if warehouse is not None:
+        shipments = shipments.filter(warehouse=warehouse)
+    if carrier is not None:
+        # Before the warehouse names the carrier, any carrier's event waits (it counts only for the named one).
+        shipments = shipments.filter(
+            Q(carrier_partner=carrier)
+            | Q(carrier_partner__isnull=True, status__in=[ShipmentStatus.REQUESTED, ShipmentStatus.ORDERED])
+        )
+    shipment = shipments.filter(reference=reference).first()
+    if shipment is None:
+        raise Shipment.DoesNotExist(f"There is no shipment {reference}.")
     return shipment
 
 
 def _apply_events(shipment: Shipment, actor: Actor) -> None:
     """Apply waiting events in the order they happened, as far as the shipment's state allows."""
-    for event in shipment.tracking_events.filter(applied=False).order_by("occurred_at", "id"):
-        if shipment.status in (ShipmentStatus.REQUESTED, ShipmentStatus.ORDERED):
-            return  # not shipped yet in our books: wait for the warehouse
+    if shipment.status in (ShipmentStatus.REQUESTED, ShipmentStatus.ORDERED) or shipment.carrier_partner is None:
+        return  # not shipped yet in our books: wait for the warehouse
+    # Only the carrier the parcel was handed to reports on it; another carrier's waiting events never count.
+    waiting = shipment.tracking_events.filter(applied=False, source=shipment.carrier_partner.code)
+    for event in waiting.order_by("occurred_at", "id"):
         if event.code == TrackingCode.DELIVERED and shipment.status == ShipmentStatus.SHIPPED:
             _deliver(shipment, event.occurred_at, actor)
         event.applied = True
@@ -324,12 +455,12 @@ def _apply_events(shipment: Shipment, actor: Actor) -> None:
 
 
 def _deliver(shipment: Shipment, delivered_at: datetime, actor: Actor) -> None:
-    perform(shipment, "deliver", delivered_at)
+    perform(shipment, "deliver", delivered_at, user=staff_of(actor))
     shipment.status_changed_at = clock.now()
     shipment.save()
     units = list(shipment.units.select_for_update().order_by("id"))
     for unit in units:
-        perform(unit, "deliver")
+        perform(unit, "deliver", user=staff_of(actor))
         unit.status_changed_at = clock.now()
     DeviceUnit.objects.bulk_update(units, ["status", "status_changed_at"])
     record(actor, "deliver_shipment", shipment, rule="PLAN-6", delivered_at=delivered_at.isoformat())

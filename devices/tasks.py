@@ -24,10 +24,11 @@ def sandbox_ship(reference: str, serial_numbers: list[str]) -> None:
     services.confirm_shipped(
         reference,
         serial_numbers=serial_numbers,
-        carrier="sandbox-carrier",
+        carrier=carrier,
         tracking_code=f"3S{reference}",
         shipped_at=now,
         actor=Actor.partner(warehouse),
+        warehouse=services.configured_partner("warehouse"),
     )
     for code in ("in_transit", "delivered"):
         services.record_tracking_event(

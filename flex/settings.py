@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from the project: the API docs work offline
     "django_fsm",
     "pgtrigger",
     "pghistory",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "flex.request_guard.RejectNulBytesMiddleware",  # NUL in a path or query: 400, never a 500
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -203,11 +205,16 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["flex.api.auth.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["flex.api.auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["flex.api.throttling.PartnerRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"partner": os.environ.get("API_RATE", "600/min")},
+    # "partner": requests per API key; "failed_auth": failed authentications per client address (REMOTE_ADDR).
+    "DEFAULT_THROTTLE_RATES": {
+        "partner": os.environ.get("API_RATE", "600/min"),
+        "failed_auth": os.environ.get("API_FAILED_AUTH_RATE", "30/min"),
+    },
     "DEFAULT_PAGINATION_CLASS": "flex.api.pagination.Cursor",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "flex.api.schema.PartnerAutoSchema",
     "EXCEPTION_HANDLER": "flex.api.errors.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["flex.api.parsers.JSONParser"],
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "ALLOWED_VERSIONS": ["v1"],
     "DEFAULT_VERSION": "v1",
@@ -222,6 +229,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flex.api.schema.document_problems",
+    ],
+    # Swagger UI and its assets from drf-spectacular-sidecar, served by the project (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 API_KEY_CUSTOM_HEADER = "HTTP_AUTHORIZATION"
 
@@ -291,6 +307,8 @@ FLEX = {
     "PRIVACY_RESPONSE_DAYS": int(os.environ.get("FLEX_PRIVACY_RESPONSE_DAYS", "30")),  # PRIV-3
     "TAX_RETENTION_YEARS": int(os.environ.get("FLEX_TAX_RETENTION_YEARS", "7")),  # PRIV-6
     "PERSONAL_DATA_RETENTION_MONTHS": int(os.environ.get("FLEX_PERSONAL_DATA_RETENTION_MONTHS", "6")),
+    # PLAN-6: how far a partner's reported time may lie ahead of ours (clocks differ a little).
+    "PARTNER_CLOCK_SKEW_SECONDS": int(os.environ.get("FLEX_PARTNER_CLOCK_SKEW_SECONDS", "300")),
 }
 # REG-6: accept an application without staff review when every check passed (off: staff decide).
 FLEX["AUTO_ACCEPT"] = env_bool("FLEX_AUTO_ACCEPT", False)

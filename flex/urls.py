@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.portal import views as portal_views
 
@@ -29,7 +29,8 @@ urlpatterns = [
     path("portal/", include(("flex.portal_urls", "portal"))),
     path("api/v1/", include(("flex.api.urls", "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Split view: the page loads its init script from the project too (no inline script, no CDN).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 # The sandbox partners' pages exist only in sandbox mode (FLEX_SANDBOX): in production nobody can pay
@@ -41,3 +42,5 @@ if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
     urlpatterns += staticfiles_urlpatterns()
+
+handler404 = "flex.api.errors.not_found"

@@ -121,10 +121,28 @@ REGISTER: dict[str, dict[str, Entry]] = {
     ),
     "devices.PlanItem": _not_personal("id", "plan", "product", "quantity"),
     "devices.Shipment": {
-        **_not_personal("id", "reference", "subscriber", "address", "units", "warehouse_order", "carrier"),
+        **_not_personal(
+            "id",
+            "reference",
+            "subscriber",
+            "address",
+            "units",
+            "warehouse_order",
+            "carrier",
+            "warehouse",
+            "carrier_partner",
+        ),
         **{
             name: personal(C.CONTRACT, E.LEGAL_HOLD, "proves what was delivered where and when")
-            for name in ("status", "status_changed_at", "tracking_code", "shipped_at", "delivered_at", "created_at")
+            for name in (
+                "status",
+                "status_changed_at",
+                "tracking_code",
+                "shipped_at",
+                "delivered_at",
+                "requested_at",
+                "created_at",
+            )
         },
     },
     "devices.ShipmentItem": {"id": N, "shipment": L, "unit": L},
@@ -142,6 +160,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
             "status",
             "status_changed_at",
             "inspection_passed",
+            "warehouse",
             "registered_at",
         ),
         "inspection_note": personal(C.CONTRACT, E.ANONYMISE, "free text may describe the subscriber's use"),

@@ -103,14 +103,6 @@ class PlanFactory(factory.django.DjangoModelFactory):
                 PlanItem.objects.create(plan=plan, product=product, quantity=quantity)
 
 
-class DeviceUnitFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = DeviceUnit
-
-    serial_number = factory.Sequence(lambda n: f"SN-TEST-{n:05d}")
-    product = factory.SubFactory(ProductFactory)
-
-
 class PartnerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Partner
@@ -119,6 +111,15 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     code = "warehouse"
     name = "Warehouse"
     kind = "warehouse"
+
+
+class DeviceUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeviceUnit
+
+    serial_number = factory.Sequence(lambda n: f"SN-TEST-{n:05d}")
+    product = factory.SubFactory(ProductFactory)
+    warehouse = factory.SubFactory(PartnerFactory)  # the configured warehouse, as register_stock defaults
 
 
 def api_key_for(partner: Partner, scopes: list[str]) -> str:

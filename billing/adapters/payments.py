@@ -11,7 +11,7 @@ import json
 import secrets
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.urls import reverse
@@ -42,6 +42,67 @@ class ProviderPayment:
         return self.status == "paid"
 
 
+class WebhookBodyInvalid(ValueError):  # noqa: N818 - reads as the partner's answer
+    """A signed webhook body that is not a payment report; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# What each webhook field may hold: (required, longest); lengths match the columns they end up in.
+WEBHOOK_TEXT_FIELDS = {
+    "payment_id": (True, 100),
+    "reference": (True, 20),
+    "status": (True, 20),
+    "method": (False, 20),
+    "card_token": (False, 100),
+}
+WEBHOOK_STATUSES = ("open", "paid", "failed", "cancelled", "expired", "pending")
+LARGEST_AMOUNT = Decimal("9999999999.99")  # MoneyField: 12 digits, 2 decimals
+
+
+def read_webhook_body(body: bytes) -> ProviderPayment:
+    """The payment in a webhook body, or `WebhookBodyInvalid` naming the field that is wrong."""
+    try:
+        data = json.loads(body)  # NaN and Infinity parse to floats; the amount check refuses them
+    except (ValueError, RecursionError):
+        raise WebhookBodyInvalid("body", "The body is not a JSON document of reasonable depth.") from None
+    if not isinstance(data, dict):
+        raise WebhookBodyInvalid("body", "The body must be a JSON object.")
+    text = {}
+    for name, (required, longest) in WEBHOOK_TEXT_FIELDS.items():
+        value = data.get(name, None if required else "")
+        if value is None:
+            raise WebhookBodyInvalid(name, "This field is required.")
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise WebhookBodyInvalid(name, "Must be a non-empty string." if required else "Must be a string.")
+        if len(value) > longest:
+            raise WebhookBodyInvalid(name, f"At most {longest} characters.")
+        if any(ord(char) < 32 for char in value):
+            raise WebhookBodyInvalid(name, "Control characters are not allowed.")
+        text[name] = value
+    if text["status"] not in WEBHOOK_STATUSES:
+        raise WebhookBodyInvalid("status", f"One of: {', '.join(WEBHOOK_STATUSES)}.")
+    return ProviderPayment(amount=_amount(data.get("amount")), **text)
+
+
+def _amount(value) -> Decimal:
+    """A positive amount of euros with at most 2 decimals, given as a JSON string or number."""
+    if value is None:
+        raise WebhookBodyInvalid("amount", "This field is required.")
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or len(str(value)) > 20:
+        raise WebhookBodyInvalid("amount", 'Must be an amount like "49.95".')
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise WebhookBodyInvalid("amount", 'Must be an amount like "49.95".') from None
+    if not amount.is_finite() or amount < 0 or amount > LARGEST_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise WebhookBodyInvalid("amount", f"Must be an amount between 0 and {LARGEST_AMOUNT} with at most 2 decimals.")
+    return amount
+
+
 @dataclass(frozen=True)
 class MandateCheck:
     is_verified: bool
@@ -69,17 +130,10 @@ class PaymentProvider(ABC):
     def refund(self, payment_id: str, amount: Decimal) -> str: ...
 
     def parse_webhook(self, body: bytes, signature: str) -> ProviderPayment:
-        """Verify the signature (BadSignature otherwise) and read the payment from the body."""
+        """Verify the signature (BadSignature otherwise) and read the payment from the body
+        (WebhookBodyInvalid, naming the field, when it is not a payment report)."""
         verify(body, signature, self.cfg.secret)
-        data = json.loads(body)
-        return ProviderPayment(
-            payment_id=data["payment_id"],
-            reference=data["reference"],
-            status=data["status"],
-            amount=Decimal(str(data["amount"])),
-            method=data.get("method", ""),
-            card_token=data.get("card_token", ""),
-        )
+        return read_webhook_body(body)
 
 
 def webhook_body(payment: ProviderPayment) -> bytes:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import services
+from billing.adapters.payments import WebhookBodyInvalid
 from flex.api.errors import problem
 from flex.partners import BadSignature
 
@@ -25,8 +26,25 @@ class PaymentWebhookView(APIView):
     throttle_classes: list = []
 
     @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={200: None},
+        request=inline_serializer(
+            "PaymentWebhookRequest",
+            {
+                "payment_id": serializers.CharField(max_length=100),
+                "reference": serializers.CharField(max_length=20, help_text="The invoice number."),
+                "status": serializers.ChoiceField(
+                    choices=["open", "paid", "failed", "cancelled", "expired", "pending"]
+                ),
+                "amount": serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True),
+                "method": serializers.CharField(max_length=20, required=False),
+                "card_token": serializers.CharField(max_length=100, required=False, allow_blank=True),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "PaymentWebhookAnswer",
+                {"recorded": serializers.BooleanField(), "payment": serializers.CharField(allow_null=True)},
+            )
+        },
         parameters=[OpenApiParameter("Flex-Signature", str, OpenApiParameter.HEADER, required=True)],
     )
     def post(self, request):
@@ -34,12 +52,12 @@ class PaymentWebhookView(APIView):
             payment = services.receive_payment_webhook(request.body, request.headers.get("Flex-Signature", ""))
         except BadSignature as error:
             return problem(status.HTTP_401_UNAUTHORIZED, "bad_signature", "Signature not accepted", str(error))
-        except (KeyError, ValueError) as error:
+        except WebhookBodyInvalid as error:
             return problem(
                 status.HTTP_400_BAD_REQUEST,
                 "validation",
                 "Invalid webhook body",
-                f"Missing or invalid field: {error}",
-                errors=[{"field": str(error).strip("'"), "message": "required", "code": "invalid"}],
+                f"Check these fields: {error.field}.",
+                errors=[{"field": error.field, "message": error.message, "code": "invalid"}],
             )
         return Response({"recorded": payment is not None, "payment": payment.provider_reference if payment else None})

@@ -111,8 +111,8 @@ class ShipmentSerializer(serializers.ModelSerializer):
 class ShippedSerializer(serializers.Serializer):
     """The warehouse's confirmation: what left the building, with which carrier and tracking code."""
 
-    serial_numbers = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1)
-    carrier = serializers.CharField(max_length=60)
+    serial_numbers = serializers.ListField(child=serializers.CharField(max_length=40), min_length=1, max_length=500)
+    carrier = serializers.CharField(max_length=60, help_text="The carrier partner's code, e.g. `carrier`.")
     tracking_code = serializers.CharField(max_length=60)
     shipped_at = serializers.DateTimeField()
 

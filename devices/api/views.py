@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from accounts.models import PartnerKind
 from devices import selectors, services
 from devices.api.serializers import (
     DeviceUnitSerializer,
@@ -37,14 +38,20 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerViewS
 
 
 class DeviceUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerViewSet):
-    """Device units by serial number; the warehouse registers arriving stock with POST."""
+    """Device units by serial number, of the calling warehouse only; it registers arriving stock with POST.
+
+    A unit belongs to the warehouse that holds it; other partners (a carrier) see no units at all.
+    """
 
     required_scopes = {"GET": "units:read", "POST": "units:write"}
     serializer_class = DeviceUnitSerializer
     lookup_field = "serial_number"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        queryset = selectors.units()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no partner
+            return selectors.units().none()
+        queryset = selectors.units_of(self.request.user.partner)
         status_filter = self.request.query_params.get("status")
         sku = self.request.query_params.get("sku")
         if status_filter:
@@ -57,9 +64,13 @@ class DeviceUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Partne
 
     @extend_schema(request=StockArrivalSerializer, responses={201: DeviceUnitSerializer(many=True)})
     def create(self, request, *args, **kwargs):
+        if request.user.partner.kind != PartnerKind.WAREHOUSE:
+            raise PermissionDenied("Only a warehouse partner registers stock.")
         arrival = StockArrivalSerializer(data=request.data)
         arrival.is_valid(raise_exception=True)
-        units = services.register_stock(actor=request.user.actor, **arrival.validated_data)
+        units = services.register_stock(
+            actor=request.user.actor, warehouse=request.user.partner, **arrival.validated_data
+        )
         return Response(DeviceUnitSerializer(units, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -68,14 +79,19 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
 
     Both are safe to resend and to arrive out of order: a repeated confirmation or event id counts once,
     and a "delivered" event that arrives before the warehouse's confirmation waits for it.
+    A partner sees only its own shipments: the warehouse those ordered at it, the carrier those handed
+    to it; any other reference answers 404.
     """
 
     required_scopes = {"GET": "shipments:read", "POST": "shipments:write", "POST tracking_events": "tracking:write"}
     serializer_class = ShipmentSerializer
     lookup_field = "reference"
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        queryset = Shipment.objects.prefetch_related("units").order_by("-id")
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no partner
+            return Shipment.objects.none()
+        queryset = selectors.shipments_of(self.request.user.partner)
         status_filter = self.request.query_params.get("status")
         if status_filter:
             if status_filter not in ShipmentStatus.values:
@@ -88,7 +104,12 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
     def shipped(self, request, reference=None):
         confirmation = ShippedSerializer(data=request.data)
         confirmation.is_valid(raise_exception=True)
-        shipment = services.confirm_shipped(reference, actor=request.user.actor, **confirmation.validated_data)
+        try:
+            shipment = services.confirm_shipped(
+                reference, actor=request.user.actor, warehouse=request.user.partner, **confirmation.validated_data
+            )
+        except Shipment.DoesNotExist:
+            raise NotFound() from None
         shipment = self.get_queryset().get(pk=shipment.pk)
         return Response(ShipmentSerializer(shipment).data)
 
@@ -97,7 +118,13 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
     def tracking_events(self, request, reference=None):
         event = TrackingEventSerializer(data=request.data)
         event.is_valid(raise_exception=True)
-        recorded = services.record_tracking_event(
-            reference, source=request.user.partner.code, actor=request.user.actor, **event.validated_data
-        )
+        partner = request.user.partner
+        if partner.kind != PartnerKind.CARRIER:
+            raise NotFound()
+        try:
+            recorded = services.record_tracking_event(
+                reference, source=partner.code, carrier=partner, actor=request.user.actor, **event.validated_data
+            )
+        except Shipment.DoesNotExist:
+            raise NotFound() from None
         return Response(TrackingEventResultSerializer(recorded).data, status=status.HTTP_201_CREATED)

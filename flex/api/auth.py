@@ -8,6 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import Partner, PartnerApiKey
+from flex.api.throttling import refuse_if_failing_authentication
 from flex.audit.trail import Actor
 
 
@@ -33,11 +34,14 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
     def authenticate(self, request):
+        # Failed attempts are counted per address (flex.api.errors); past the limit even a right key
+        # waits out the window, so keys cannot be guessed at the request rate.
+        refuse_if_failing_authentication(request)
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
         keyword, _, key = header.partition(" ")
-        if keyword != self.keyword or not key.strip():
+        if keyword != self.keyword or not key.strip() or not key.strip().isprintable() or len(key) > 200:
             raise exceptions.AuthenticationFailed("Authorization must be 'Api-Key <key>'.")
         try:
             api_key = PartnerApiKey.objects.get_from_key(key.strip())

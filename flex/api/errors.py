@@ -3,6 +3,8 @@ contract refusal, the rule and article."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -72,10 +74,30 @@ def problem_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let it surface as a 500 and reach the error log
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        from flex.api.throttling import count_failed_authentication
+
+        count_failed_authentication(context["request"])
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
     kind = getattr(exc, "default_code", "error")
-    result = problem(response.status_code, kind, str(getattr(exc, "default_detail", "Error")), str(detail))
+    # The title is the status's own phrase: DRF's default details are templates ("{media_type}").
+    result = problem(response.status_code, kind, HTTPStatus(response.status_code).phrase, str(detail))
     for header, value in response.items():
         if header.lower() in ("www-authenticate", "retry-after", "allow"):
             result[header] = value
     return result
+
+
+def not_found(request, exception=None):
+    """Django's 404 for addresses no route matches: under /api/ a problem like every other API error,
+    elsewhere the site's own page."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if not request.path_info.startswith("/api/"):
+        return page_not_found(request, exception)
+    return JsonResponse(
+        {"type": PROBLEM_BASE + "not_found", "title": "Not Found", "status": 404, "detail": "No such address."},
+        status=404,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )

@@ -14,7 +14,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import IdempotentRequest
-from flex.api.errors import problem
+from flex.api.errors import PROBLEM_CONTENT_TYPE, problem
 
 HEADER = "Idempotency-Key"
 
@@ -32,20 +32,29 @@ def _fingerprint(request) -> str:
     return digest.hexdigest()
 
 
-def claim(request) -> IdempotentRequest | None:
-    key = request.headers.get(HEADER, "").strip()
-    if not key or request.method != "POST":
-        return None
-    if len(key) > 255:
-        raise Replay(
-            problem(
-                status.HTTP_400_BAD_REQUEST,
-                "validation",
-                "Invalid request",
-                "Idempotency-Key is at most 255 characters.",
-                errors=[{"field": HEADER, "message": "At most 255 characters.", "code": "max_length"}],
-            )
+def _invalid_key(message: str, code: str) -> Replay:
+    return Replay(
+        problem(
+            status.HTTP_400_BAD_REQUEST,
+            "validation",
+            "Invalid request",
+            f"{HEADER}: {message}",
+            errors=[{"field": HEADER, "message": message, "code": code}],
         )
+    )
+
+
+def claim(request) -> IdempotentRequest | None:
+    if request.method != "POST" or HEADER not in request.headers:
+        return None
+    key = request.headers[HEADER].strip()
+    if not key:
+        # An empty key would make every keyless retry look like the same request: refuse it.
+        raise _invalid_key("The header is empty; send a unique key (e.g. a UUID) or leave the header out.", "blank")
+    if len(key) > 255:
+        raise _invalid_key("At most 255 characters.", "max_length")
+    if not key.isprintable() or not key.isascii():
+        raise _invalid_key("Printable ASCII characters only.", "invalid")
     fingerprint = _fingerprint(request)
     try:
         with transaction.atomic():
@@ -75,7 +84,9 @@ def claim(request) -> IdempotentRequest | None:
                 f"A request with key '{key}' is still being processed; retry shortly.",
             )
         )
-    response = Response(earlier.response_body, status=earlier.response_status)
+    # A replayed error is still a problem document, with its content type.
+    content_type = PROBLEM_CONTENT_TYPE if earlier.response_status >= 400 else None
+    response = Response(earlier.response_body, status=earlier.response_status, content_type=content_type)
     response["Idempotent-Replayed"] = "true"
     raise Replay(response)
 

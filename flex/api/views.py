@@ -1,6 +1,6 @@
 """The base of every partner API view: scopes, throttling, problem errors and idempotent POSTs."""
 
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 
 from flex.api import idempotency
 
@@ -33,3 +33,10 @@ class PartnerViewSet(IdempotentPostMixin, viewsets.GenericViewSet):
     """Subclasses set `required_scopes` per HTTP method."""
 
     required_scopes: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        # A method the endpoint does not have is a 405 with Allow, whoever asks (before the scope check,
+        # which would otherwise answer 403 for a method no scope names).
+        if not hasattr(self, request.method.lower()) or request.method.lower() not in self.http_method_names:
+            raise exceptions.MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)

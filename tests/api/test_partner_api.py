@@ -139,15 +139,10 @@ def test_a_refused_request_can_be_retried_with_the_same_key_and_gets_the_same_re
 
 
 def test_throttling_per_key(settings):
-    from flex.api.throttling import PartnerRateThrottle
-
-    original = PartnerRateThrottle.THROTTLE_RATES
-    PartnerRateThrottle.THROTTLE_RATES = {"partner": "3/min"}
-    try:
-        client = client_with(["catalogue:read"])
-        codes = [client.get("/api/v1/products/").status_code for _ in range(4)]
-    finally:
-        PartnerRateThrottle.THROTTLE_RATES = original
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "partner": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    client = client_with(["catalogue:read"])
+    codes = [client.get("/api/v1/products/").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
 
 

@@ -7,21 +7,11 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Partner
-from billing import services
 from billing.models import Payment, Subscription
 from devices.models import Shipment, TrackingEvent
 from flex.partners import sign
 from tests.factories import api_key_for
-from tests.signup import ready_to_submit, signup_world, submitted
-
-
-@pytest.fixture
-def shipment(transactional_db, settings):
-    world = signup_world(settings)
-    application = submitted(world)
-    services.accept_application(application.pk, actor=world.reviewer)
-    application.refresh_from_db()
-    return application.shipment
+from tests.signup import ready_to_submit, signup_world
 
 
 def partner_client(code: str, kind: str, scopes: list[str]) -> APIClient:
@@ -42,7 +32,7 @@ def carrier():
 def shipped_body(shipment, **overrides):
     body = {
         "serial_numbers": sorted(shipment.units.values_list("serial_number", flat=True)),
-        "carrier": "PostNL",
+        "carrier": "carrier",
         "tracking_code": "3SFLEX123",
         "shipped_at": "2026-11-25T10:00:00+01:00",
     }
@@ -129,10 +119,10 @@ def test_unknown_tracking_code_names_the_field(shipment):
     assert response.json()["errors"][0]["field"] == "code"
 
 
-def test_unknown_shipment_is_a_refusal_naming_the_reference(shipment):
+def test_unknown_shipment_is_a_404_problem(shipment):
     response = warehouse().post("/api/v1/shipments/SHP9999999/shipped/", shipped_body(shipment), format="json")
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["field"] == "reference"
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
 
 
 # --- the payment provider's webhook ---

@@ -404,7 +404,7 @@ def test_delivery_starts_the_subscription_and_its_minimum_term(signup, travel):
     device_services.confirm_shipped(
         shipment.reference,
         serial_numbers=serials,
-        carrier="PostNL",
+        carrier="carrier",
         tracking_code="3SABC",
         shipped_at=delivered_at - timedelta(days=1),
         actor=warehouse,

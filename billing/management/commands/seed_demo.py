@@ -186,11 +186,18 @@ class Command(BaseCommand):
                 )
 
     def stock(self):
+        from devices.services import configured_partner
+
+        warehouse = configured_partner("warehouse")  # units belong to the warehouse that holds them
         for product in Product.objects.exclude(sku=SOLD_OUT_SKU):
             for n in range(1, 9):
                 DeviceUnit.objects.get_or_create(
                     serial_number=f"SN-{product.sku}-{n:04d}",
-                    defaults={"product": product, "condition": "refurbished" if n > 6 else "new"},
+                    defaults={
+                        "product": product,
+                        "condition": "refurbished" if n > 6 else "new",
+                        "warehouse": warehouse,
+                    },
                 )
 
     def staff(self):

@@ -1,0 +1,88 @@
+"""API rate limits hold under real concurrency, and failed authentication is throttled per address
+(issue 7 §2); the API docs load nothing from another host."""
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from rest_framework.test import APIClient
+
+from flex.api.throttling import FixedWindowCounter
+from tests.factories import PartnerFactory, api_key_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle():
+    cache.clear()
+
+
+@pytest.fixture
+def redis():
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL), as production has")
+    backend = RedisCache(settings.REDIS_URL, {})
+    yield backend
+    backend.clear()
+
+
+def test_600_per_minute_holds_for_900_parallel_requests(redis, monkeypatch):
+    """900 hits from 30 threads, each with its own Redis connection, on one key: exactly 600 pass."""
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_010.0)  # one window for the whole run
+    counters = [FixedWindowCounter("partner", "600/min", backend=RedisCache(settings.REDIS_URL, {})) for _ in range(30)]
+
+    def burst(counter):
+        return [counter.hit("key:1") is None for _ in range(30)]
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        allowed = sum(sum(results) for results in pool.map(burst, counters))
+    assert allowed == 600
+
+
+def with_rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_wrong_keys_are_throttled_per_client_address(settings):
+    with_rates(settings, failed_auth="3/min")
+    guesser = APIClient(REMOTE_ADDR="203.0.113.9")
+    codes = [guesser.get("/api/v1/products/", HTTP_AUTHORIZATION=f"Api-Key guess.{n}").status_code for n in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    # A different forwarded-for header does not make a new client: only REMOTE_ADDR counts.
+    spoofed = guesser.get("/api/v1/products/", HTTP_AUTHORIZATION="Api-Key x.y", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert spoofed.status_code == 429
+    assert spoofed["Content-Type"] == "application/problem+json"
+    # Another address is not affected; a right key from it works.
+    key = api_key_for(PartnerFactory(), ["catalogue:read"])
+    other = APIClient(REMOTE_ADDR="203.0.113.10")
+    assert other.get("/api/v1/products/", HTTP_AUTHORIZATION=f"Api-Key {key}").status_code == 200
+
+
+def test_requests_without_a_key_count_as_failed_authentication(settings):
+    with_rates(settings, failed_auth="2/min")
+    anonymous = APIClient(REMOTE_ADDR="203.0.113.11")
+    assert [anonymous.get("/api/v1/products/").status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_api_docs_load_nothing_from_another_host(client):
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    references = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    assert references, "the page should load Swagger UI"
+    assert not [ref for ref in references if re.match(r"^(https?:)?//", ref)]
+    assert "swagger-ui" in html and "cdn" not in html.lower()
+    from django.contrib.staticfiles import finders
+
+    for ref in references:
+        if "/static/" in ref:
+            assert finders.find(ref.split("/static/", 1)[1]), f"{ref} is not a file of the project"

@@ -127,6 +127,8 @@ def _validate_applicant(applicant: Applicant) -> None:
     if applicant.kind == SubscriberKind.PERSON:
         if applicant.date_of_birth is None:
             raise Refused(Refusal(rule="REG-1", field="date_of_birth", message=_("Enter your date of birth.")))
+        if refusal := account_rules.plausible_birth_date(applicant.date_of_birth, clock.today()):
+            raise Refused(refusal)
         refuse_child_or_minor(applicant.date_of_birth, stage="sign-up")
     elif not account_rules.KVK_NUMBER.match(applicant.kvk_number or ""):
         raise Refused(Refusal(rule="REG-1", field="kvk_number", message=_("A KvK number has 8 digits.")))

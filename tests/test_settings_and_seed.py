@@ -65,9 +65,6 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settings):
-    from django.core.cache import cache
-
-    cache.clear()
     call_command("seed_demo", stdout=StringIO())
     counted = [
         "accounts.User",
@@ -107,6 +104,27 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settin
     assert Application.objects.get(subscriber__last_name="Wanbetaler").refusal_rule == "REG-5"
     for role in roles.ROLE_PERMISSIONS:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role
+    assert_a_seeded_applicant_can_withdraw_and_is_refunded()
+
+
+def assert_a_seeded_applicant_can_withdraw_and_is_refunded():
+    """The web process is not the seeding process: the sandbox provider that took Joke's prepayment
+    during the seed still knows it, and "Withdraw my application" refunds it."""
+    from django.core.cache import cache
+    from django.test import Client
+    from django.urls import reverse
+
+    from billing.models import Application, Payment
+
+    cache.clear()  # nothing of the seeding process's memory or cache reaches the web process
+    joke = Application.objects.get(subscriber__email="joke@example.nl")
+    client = Client()
+    client.force_login(joke.subscriber.user)
+    page = client.post(reverse("portal:signup_withdraw", args=[joke.reference]), follow=True)
+    assert page.status_code == 200
+    assert Application.objects.get(pk=joke.pk).status == "withdrawn"
+    payment = Payment.objects.get(invoice__application=joke, invoice__kind="prepayment")
+    assert payment.status == "refunded" and payment.refund_reference.startswith("re_")
 
 
 # What the README's "Where to click" table promises, by log-in.

@@ -159,3 +159,27 @@ def assert_states_the_readme_lists():
     assert {email: applications.get(email) for email in README_APPLICATIONS} == README_APPLICATIONS
     puck = Application.objects.get(subscriber__email="puck@example.nl")
     assert puck.shipment.status == "delivered" and puck.subscription.status == "active"
+
+
+def test_make_run_seeds_quietly_and_a_seeded_applicant_withdraws_from_another_process(tmp_path):
+    """`make run` with nothing set: SQLite, jobs in-process, a per-process cache. The seed prints a
+    short summary, not a line per job; the web process (another process) can then withdraw a seeded
+    application, and the sandbox provider, which took the prepayment during the seed, refunds it."""
+    local = {"FLEX_LOCAL_DIR": str(tmp_path)}
+    assert manage("migrate", "--noinput", "-v0", **local).returncode == 0
+    seeded = manage("seed_demo", **local)
+    assert seeded.returncode == 0, seeded.stderr
+    output = (seeded.stdout + seeded.stderr).strip().splitlines()
+    assert len(output) <= 3, output
+    assert "Demo data ready" in output[-1]
+
+    withdraw = (
+        "from billing import services; from billing.models import Application, Payment; "
+        "from flex.audit.trail import Actor; "
+        "joke = Application.objects.get(subscriber__email='joke@example.nl'); "
+        "services.withdraw_application(joke.pk, actor=Actor.system('test'), reason='by the applicant'); "
+        "print(Payment.objects.get(invoice__application=joke, invoice__kind='prepayment').status)"
+    )
+    web = manage("shell", "-c", withdraw, **local)
+    assert web.returncode == 0, web.stderr
+    assert web.stdout.strip().splitlines()[-1] == "refunded"

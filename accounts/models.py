@@ -253,3 +253,24 @@ class Disclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} – {self.purpose}"
+
+
+class SandboxState(models.Model):
+    """What a sandbox partner remembers between calls: an open checkout and its payment, a request that
+    already timed out once. Kept in the database, not in a process's cache, so that every process (web,
+    worker, `seed_demo`) talks to the same partner, as they would to a real one. Only the sandbox
+    implementations read or write it (`accounts.adapters.sandbox_state`)."""
+
+    partner = models.CharField(max_length=30)  # the adapter kind: payments, credit_bureau, ...
+    key = models.CharField(max_length=100)  # the partner's own id, e.g. a payment id
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField()  # the partner's wall clock, as a real partner's
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("sandbox partner state")
+        verbose_name_plural = _("sandbox partner states")
+        constraints = [models.UniqueConstraint(fields=["partner", "key"], name="one_sandbox_state_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.partner}:{self.key}"

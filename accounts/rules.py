@@ -13,6 +13,11 @@ from flex.refusals import Refusal
 POSTCODE = re.compile(r"^[1-9][0-9]{3} ?(?!SA|SD|SS)[A-Z]{2}$")
 # A KvK (Chamber of Commerce) number: 8 digits (Handelsregisterbesluit 2008, art. 9).
 KVK_NUMBER = re.compile(r"^[0-9]{8}$")
+# A Dutch house number has at most 5 digits (BAG, Catalogus Basisregistratie Adressen en Gebouwen:
+# huisnummer 1-99999).
+MAX_HOUSE_NUMBER = 99999
+# No living person and no address on record goes back further: earlier dates are typing errors.
+EARLIEST_DATE = date(1900, 1, 1)
 
 
 def normalise_postcode(raw: str) -> str:
@@ -38,6 +43,27 @@ def move_date_not_in_future(moved_in_on: date, today: date) -> Refusal | None:
         field="moved_in_on",
         message=_("The move date cannot be in the future; report the move once you live at the new address."),
     )
+
+
+def move_date_not_before_1900(moved_in_on: date) -> Refusal | None:
+    """REG-8 (terms art. 2.3.4): the move date is recorded, so it must be a real one."""
+    if moved_in_on >= EARLIEST_DATE:
+        return None
+    return Refusal(
+        rule="REG-8", field="moved_in_on", message=_("Enter the date you moved: a date on or after 1 January 1900.")
+    )
+
+
+def plausible_birth_date(born: date, today: date) -> Refusal | None:
+    """REG-1 (terms art. 1.1.1): the age is decided on the date of birth, so it must be a real one:
+    not before 1900 and not after today (a date in the future is a typing error, not a child)."""
+    if born < EARLIEST_DATE:
+        message = _("Enter your date of birth: a date on or after 1 January 1900.")
+    elif born > today:
+        message = _("A date of birth cannot be in the future.")
+    else:
+        return None
+    return Refusal(rule="REG-1", field="date_of_birth", message=message)
 
 
 # REG-1 (terms art. 1.1.1): an applicant is 18 or older; PRIV-5: under 16, nothing is kept.

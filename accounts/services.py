@@ -36,7 +36,11 @@ def report_move(
     (the address still counts: the rule is about the subscriber's duty, not about refusing the move).
     """
     postcode = rules.normalise_postcode(postcode)
-    for refusal in (rules.dutch_postcode(postcode), rules.move_date_not_in_future(moved_in_on, clock.today())):
+    for refusal in (
+        rules.dutch_postcode(postcode),
+        rules.move_date_not_before_1900(moved_in_on),
+        rules.move_date_not_in_future(moved_in_on, clock.today()),
+    ):
         if refusal:
             raise Refused(refusal)
     try:

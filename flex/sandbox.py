@@ -16,6 +16,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from accounts.adapters.identity import SANDBOX_SALT, SandboxIdentityProvider
+from accounts.rules import MAX_HOUSE_NUMBER
 from billing.adapters.payments import SandboxPaymentProvider, payment_provider
 from devices.models import Shipment, TrackingEvent
 
@@ -24,7 +25,7 @@ class BankConsentForm(forms.Form):
     name = forms.CharField(max_length=200)
     date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     postcode = forms.CharField(max_length=7)
-    house_number = forms.IntegerField(min_value=1)
+    house_number = forms.IntegerField(min_value=1, max_value=MAX_HOUSE_NUMBER)
 
 
 @require_http_methods(["GET", "POST"])

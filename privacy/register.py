@@ -111,6 +111,9 @@ REGISTER: dict[str, dict[str, Entry]] = {
         **_not_personal("id", "api_key", "key", "method", "path", "body_hash", "response_status", "created_at"),
         "response_body": personal(C.CONTRACT, E.DELETE, "a partner's answer may name a subscriber"),
     },
+    # The sandbox partners' own records (payment ids, amounts, invoice numbers, return URLs): in production
+    # the partner holds these, not Flex; no name, e-mail, address or account number is kept in them.
+    "accounts.SandboxState": _not_personal("id", "partner", "key", "data", "created_at", "updated_at"),
     # --- devices ----------------------------------------------------------------------------------
     "devices.Product": _not_personal("id", "sku", "name", "kind", "colour", "is_addon_eligible", "is_active"),
     "devices.ProductPrice": _not_personal(

@@ -1,7 +1,5 @@
 from datetime import date
 
-from django.core.cache import cache
-
 from accounts import roles
 from billing import services
 from billing.management.demo_applications import pay_prepayment, verify_identity
@@ -14,7 +12,6 @@ APPLICANT = Actor.system("wizard")
 
 def signup_world(settings):
     """A catalogue with one plan (2 speakers), an add-on, stock, terms in force and a reviewer."""
-    cache.clear()  # the sandbox partners keep their state in the cache
     settings.FLEX_SANDBOX_AUTOPILOT = False
     settings.FLEX = {**settings.FLEX, "AUTO_ACCEPT": False}
     TermsVersion.objects.create(version="2.0", in_force_from=date(2025, 1, 1), title="Algemene voorwaarden Flex 2.0")

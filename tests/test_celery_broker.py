@@ -96,6 +96,26 @@ def test_seed_demo_gives_the_documented_states_with_a_worker_running(redis_worke
     assert_states_the_readme_lists()
     assert app.conf.task_always_eager is False  # the seed gave the worker back its queue
 
+    # Joke withdraws in the portal; the refund is a job the worker runs against the sandbox provider
+    # that took her prepayment during the seed.
+    from django.core.cache import cache
+    from django.test import Client
+    from django.urls import reverse
+
+    from billing.models import Application, Payment
+
+    cache.clear()
+    joke = Application.objects.get(subscriber__email="joke@example.nl")
+    client = Client()
+    client.force_login(joke.subscriber.user)
+    assert client.post(reverse("portal:signup_withdraw", args=[joke.reference])).status_code == 302
+    payment = Payment.objects.get(invoice__application=joke, invoice__kind="prepayment")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Payment.objects.get(pk=payment.pk).status != "refunded":
+        time.sleep(0.2)
+    assert Payment.objects.get(pk=payment.pk).status == "refunded"
+    assert ("billing.tasks.refund_prepayment", False) in publications
+
 
 def test_beat_schedule_names_registered_tasks():
     app.loader.import_default_modules()

@@ -125,13 +125,20 @@ def test_identity_adapter_speaks_the_idin_broker_api(provider):
     provider.answers[("POST", "/transactions")] = (200, {"transaction_id": "t1", "issuer_url": "https://bank/x"})
     provider.answers[("GET", "/transactions/t1")] = (
         200,
-        {"status": "success", "consumer_bin": "BIN1", "name": "S Jansen", "date_of_birth": "1990-05-17"},
+        {
+            "status": "success",
+            "reference": "APP1",
+            "consumer_bin": "BIN1",
+            "name": "S Jansen",
+            "date_of_birth": "1990-05-17",
+        },
     )
     adapter = identity_provider()
     assert adapter.start(ClaimedIdentity("APP1", "S Jansen", None, "", 0), "https://flex/back") == "https://bank/x"
     verified = adapter.result("t1")
-    assert (verified.is_verified, verified.consumer_reference, verified.date_of_birth) == (
+    assert (verified.is_verified, verified.reference, verified.consumer_reference, verified.date_of_birth) == (
         True,
+        "APP1",  # the broker echoes our reference: the transaction belongs to that application (REG-7)
         "BIN1",
         date(1990, 5, 17),
     )

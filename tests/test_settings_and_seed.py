@@ -148,9 +148,6 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 @pytest.mark.django_db(transaction=True)
 def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settings):
-    from django.core.cache import cache
-
-    cache.clear()
     call_command("seed_demo", stdout=StringIO())
     counted = [
         "accounts.User",
@@ -190,6 +187,27 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settin
     assert Application.objects.get(subscriber__last_name="Wanbetaler").refusal_rule == "REG-5"
     for role in roles.ROLE_PERMISSIONS:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role
+    assert_a_seeded_applicant_can_withdraw_and_is_refunded()
+
+
+def assert_a_seeded_applicant_can_withdraw_and_is_refunded():
+    """The web process is not the seeding process: the sandbox provider that took Joke's prepayment
+    during the seed still knows it, and "Withdraw my application" refunds it."""
+    from django.core.cache import cache
+    from django.test import Client
+    from django.urls import reverse
+
+    from billing.models import Application, Payment
+
+    cache.clear()  # nothing of the seeding process's memory or cache reaches the web process
+    joke = Application.objects.get(subscriber__email="joke@example.nl")
+    client = Client()
+    client.force_login(joke.subscriber.user)
+    page = client.post(reverse("portal:signup_withdraw", args=[joke.reference]), follow=True)
+    assert page.status_code == 200
+    assert Application.objects.get(pk=joke.pk).status == "withdrawn"
+    payment = Payment.objects.get(invoice__application=joke, invoice__kind="prepayment")
+    assert payment.status == "refunded" and payment.refund_reference.startswith("re_")
 
 
 # What the README's "Where to click" table promises, by log-in.
@@ -224,3 +242,27 @@ def assert_states_the_readme_lists():
     assert {email: applications.get(email) for email in README_APPLICATIONS} == README_APPLICATIONS
     puck = Application.objects.get(subscriber__email="puck@example.nl")
     assert puck.shipment.status == "delivered" and puck.subscription.status == "active"
+
+
+def test_make_run_seeds_quietly_and_a_seeded_applicant_withdraws_from_another_process(tmp_path):
+    """`make run` with nothing set: SQLite, jobs in-process, a per-process cache. The seed prints a
+    short summary, not a line per job; the web process (another process) can then withdraw a seeded
+    application, and the sandbox provider, which took the prepayment during the seed, refunds it."""
+    local = {"FLEX_LOCAL_DIR": str(tmp_path)}
+    assert manage("migrate", "--noinput", "-v0", **local).returncode == 0
+    seeded = manage("seed_demo", **local)
+    assert seeded.returncode == 0, seeded.stderr
+    output = (seeded.stdout + seeded.stderr).strip().splitlines()
+    assert len(output) <= 3, output
+    assert "Demo data ready" in output[-1]
+
+    withdraw = (
+        "from billing import services; from billing.models import Application, Payment; "
+        "from flex.audit.trail import Actor; "
+        "joke = Application.objects.get(subscriber__email='joke@example.nl'); "
+        "services.withdraw_application(joke.pk, actor=Actor.system('test'), reason='by the applicant'); "
+        "print(Payment.objects.get(invoice__application=joke, invoice__kind='prepayment').status)"
+    )
+    web = manage("shell", "-c", withdraw, **local)
+    assert web.returncode == 0, web.stderr
+    assert web.stdout.strip().splitlines()[-1] == "refunded"

@@ -6,8 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.cache import cache
-
+from accounts.adapters import sandbox_state
 from flex.partners import JsonHttpClient, PartnerConfig, PartnerTimeout, adapter, sandbox_latency
 
 # PRIV-1: what the bureau receives to find the person.
@@ -55,7 +54,7 @@ class SandboxCreditBureau(CreditBureau):
         surname = subject.name.split()[-1].lower() if subject.name else ""
         if surname.startswith("onbereikbaar"):
             raise PartnerTimeout("credit bureau (sandbox): no answer")
-        if surname.startswith("traag") and cache.add(f"sandbox:credit:slow:{subject.reference}", 1, 3600):
+        if surname.startswith("traag") and sandbox_state.first_time("credit_bureau", f"slow:{subject.reference}"):
             raise PartnerTimeout("credit bureau (sandbox): first request timed out")
         if surname.startswith("wanbetaler"):
             return CreditResult(False, f"CB-{subject.reference}", "registered payment arrears")

@@ -3,7 +3,9 @@
 Redirect flow, as iDIN works: `start()` gives the URL of the provider's page, the applicant consents
 there and comes back to `return_url?trxid=...`; `result(trxid)` fetches the verified attributes.
 The consumer reference is the provider's stable pseudonym for the person (iDIN's BIN), which lets
-REG-4 recognise someone who applies again under another e-mail address.
+REG-4 recognise someone who applies again under another e-mail address. The provider echoes the
+reference we started the transaction with (iDIN's merchant reference), so that a transaction is only
+ever attached to the application that started it (REG-7).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ClaimedIdentity:
 class VerifiedIdentity:
     transaction_id: str
     status: str  # "success", "cancelled" or "failure"
+    reference: str = ""  # the reference the transaction was started with (ours: the application's)
     consumer_reference: str = ""
     name: str = ""
     date_of_birth: date | None = None
@@ -54,6 +57,7 @@ class VerifiedIdentity:
         return cls(
             transaction_id=transaction_id,
             status=attributes["status"],
+            reference=attributes.get("reference") or "",
             consumer_reference=attributes.get(reference_key, ""),
             name=attributes.get("name", ""),
             date_of_birth=date.fromisoformat(born) if born else None,
@@ -111,10 +115,11 @@ class SandboxIdentityProvider(IdentityProvider):
     def complete(session: str, *, confirmed: bool, name: str, date_of_birth: date, postcode: str, house_number: int):
         """What the sandbox bank page does when the tester presses a button: the return URL."""
         claimed = signing.loads(session, salt=SANDBOX_SALT, max_age=3600)
-        attributes = {"status": "cancelled"}
+        attributes = {"status": "cancelled", "reference": claimed["reference"]}
         if confirmed:
             attributes = {
                 "status": "success",
+                "reference": claimed["reference"],
                 "consumer_reference": consumer_reference(name, date_of_birth),
                 "name": name,
                 "date_of_birth": date_of_birth.isoformat(),

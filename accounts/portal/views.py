@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import i18n
 
-from accounts import services
+from accounts import rules, services
 from flex.audit.trail import Actor
 from flex.refusals import Refused
 
@@ -60,7 +60,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 class MoveForm(forms.Form):
     moved_in_on = forms.DateField(label=_("Move date"), widget=forms.DateInput(attrs={"type": "date"}))
     postcode = forms.CharField(label=_("Postcode"), max_length=7)
-    house_number = forms.IntegerField(label=_("House number"), min_value=1)
+    house_number = forms.IntegerField(label=_("House number"), min_value=1, max_value=rules.MAX_HOUSE_NUMBER)
     house_number_suffix = forms.CharField(label=_("Suffix"), max_length=10, required=False)
     street = forms.CharField(label=_("Street"), max_length=200)
     city = forms.CharField(label=_("City"), max_length=100)

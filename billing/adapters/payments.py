@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.cache import cache
 from django.urls import reverse
 
+from accounts.adapters import sandbox_state
 from flex.partners import JsonHttpClient, PartnerConfig, PartnerRejected, adapter, sandbox_latency, sign, verify
 
 # PRIV-1: the provider learns who pays (name, e-mail) and the account or card used.
@@ -145,21 +146,22 @@ def webhook_body(payment: ProviderPayment) -> bytes:
 class SandboxPaymentProvider(PaymentProvider):
     """A checkout page at /sandbox/payments/<id>/ with Pay (iDEAL or card) and Fail buttons.
 
-    Payments live in the cache for a day, as open checkouts do at a provider; paying sends the signed
-    webhook through a job, so it arrives a moment later and possibly after the payer is back.
-    Account holders whose name contains "Onbekend" fail the mandate's name check.
+    The provider's records are a table every process shares (`accounts.adapters.sandbox_state`): a
+    checkout opened by `seed_demo` is known to the web process and the worker. An open checkout
+    expires after a day, as at a provider; a paid one stays, so it can be refunded months later.
+    Paying sends the signed webhook through a job, so it arrives a moment later and possibly after
+    the payer is back. Account holders whose name contains "Onbekend" fail the mandate's name check.
     """
 
-    TTL = 24 * 3600
-
-    def _key(self, payment_id: str) -> str:
-        return f"sandbox:payments:{payment_id}"
+    PARTNER = "payments"
+    TTL = 24 * 3600  # seconds an open checkout stays payable
 
     def create_checkout(self, *, reference, amount, description, customer_email, return_url) -> Checkout:
         sandbox_latency()
         payment_id = f"tr_{secrets.token_hex(8)}"
-        cache.set(
-            self._key(payment_id),
+        sandbox_state.remember(
+            self.PARTNER,
+            payment_id,
             {
                 "reference": reference,
                 "amount": str(amount),
@@ -168,28 +170,41 @@ class SandboxPaymentProvider(PaymentProvider):
                 "status": "open",
                 "method": "",
                 "card_token": "",
+                "opened_at": time.time(),  # noqa: TID251 - the provider's wall clock, not domain time
             },
-            self.TTL,
         )
         return Checkout(payment_id, reverse("sandbox:payment", args=[payment_id]))
 
     def checkout(self, payment_id: str) -> dict | None:
-        return cache.get(self._key(payment_id))
+        """The provider's record of the payment; None if unknown or an open checkout that expired."""
+        state = sandbox_state.recall(self.PARTNER, payment_id)
+        if state is None or (state["status"] == "open" and self._expired(state)):
+            return None
+        return state
+
+    def _expired(self, state: dict) -> bool:
+        return time.time() - state.get("opened_at", 0) > self.TTL  # noqa: TID251 - the provider's wall clock
 
     def pay(self, payment_id: str, *, method: str | None) -> str:
         """The payer presses a button on the checkout page (method None: the payment fails)."""
         from billing.tasks import deliver_sandbox_payment_webhook
 
-        state = self.checkout(payment_id)
-        if state is None:
+        settled = []
+
+        def settle(state: dict) -> dict:
+            # Under the row lock: a double click or a second process settles an open checkout once.
+            if state["status"] == "open" and not self._expired(state):
+                state["status"] = "paid" if method else "failed"
+                state["method"] = method or ""
+                state["card_token"] = f"ctok_{secrets.token_hex(6)}" if method == "card" else ""
+                settled.append(True)
+            return state
+
+        state = self.checkout(payment_id) and sandbox_state.change(self.PARTNER, payment_id, settle)
+        if not state:
             raise PartnerRejected("payments (sandbox): unknown or expired checkout")
-        if state["status"] == "open":
-            state["status"] = "paid" if method else "failed"
-            state["method"] = method or ""
-            state["card_token"] = f"ctok_{secrets.token_hex(6)}" if method == "card" else ""
-            cache.set(self._key(payment_id), state, self.TTL)
-            payment = self.status(payment_id)
-            body = webhook_body(payment)
+        if settled:
+            body = webhook_body(self.status(payment_id))
             deliver_sandbox_payment_webhook.delay(body.decode(), sign(body, self.cfg.secret))
         return state["return_url"]
 
@@ -214,10 +229,26 @@ class SandboxPaymentProvider(PaymentProvider):
         return MandateCheck(True, "name matches the account")
 
     def refund(self, payment_id: str, amount: Decimal) -> str:
+        """As a provider does: only a paid payment, and never more than was paid in all."""
         sandbox_latency()
-        if self.checkout(payment_id) is None:
+        refund_id = f"re_{secrets.token_hex(8)}"
+        problems = []
+
+        def add_refund(state: dict) -> dict:
+            refunded = sum((Decimal(r["amount"]) for r in state.get("refunds", [])), Decimal("0"))
+            if state["status"] != "paid":
+                problems.append(f"payment is {state['status']}, not paid")
+            elif refunded + amount > Decimal(state["amount"]):
+                problems.append(f"refunds would exceed the {state['amount']} paid")
+            else:
+                state["refunds"] = [*state.get("refunds", []), {"id": refund_id, "amount": str(amount)}]
+            return state
+
+        if self.checkout(payment_id) is None or sandbox_state.change(self.PARTNER, payment_id, add_refund) is None:
             raise PartnerRejected("payments (sandbox): unknown payment")
-        return f"re_{secrets.token_hex(8)}"
+        if problems:
+            raise PartnerRejected(f"payments (sandbox): {problems[0]}")
+        return refund_id
 
 
 class HttpPaymentProvider(PaymentProvider):

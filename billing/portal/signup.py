@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts import rules as account_rules
 from accounts.models import SubscriberKind
 from billing import selectors, services
 from billing.models import Application, ApplicationStatus, InvoiceKind, PaymentMethod
@@ -118,11 +119,13 @@ class DetailsForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("E-mail"))
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=30, required=False)
     postcode = forms.CharField(label=gettext_lazy("Postcode"), max_length=7)
-    house_number = forms.IntegerField(label=gettext_lazy("House number"), min_value=1)
+    house_number = forms.IntegerField(
+        label=gettext_lazy("House number"), min_value=1, max_value=account_rules.MAX_HOUSE_NUMBER
+    )
     house_number_suffix = forms.CharField(label=gettext_lazy("Suffix"), max_length=10, required=False)
     street = forms.CharField(label=gettext_lazy("Street"), max_length=200)
     city = forms.CharField(label=gettext_lazy("City"), max_length=100)
-    password = forms.CharField(label=gettext_lazy("Choose a password"), widget=forms.PasswordInput)
+    password = forms.CharField(label=gettext_lazy("Choose a password"), max_length=128, widget=forms.PasswordInput)
 
     def clean(self):
         data = super().clean()

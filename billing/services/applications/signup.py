@@ -127,6 +127,8 @@ def _validate_applicant(applicant: Applicant) -> None:
     if applicant.kind == SubscriberKind.PERSON:
         if applicant.date_of_birth is None:
             raise Refused(Refusal(rule="REG-1", field="date_of_birth", message=_("Enter your date of birth.")))
+        if refusal := account_rules.plausible_birth_date(applicant.date_of_birth, clock.today()):
+            raise Refused(refusal)
         refuse_child_or_minor(applicant.date_of_birth, stage="sign-up")
     elif not account_rules.KVK_NUMBER.match(applicant.kvk_number or ""):
         raise Refused(Refusal(rule="REG-1", field="kvk_number", message=_("A KvK number has 8 digits.")))
@@ -296,13 +298,28 @@ def start_identity_check(application_id: int, *, return_url: str, actor: Actor) 
 
 def complete_identity_check(application_id: int, *, transaction_id: str, actor: Actor) -> Application | None:
     """The applicant is back from the identity provider. Verified: the pseudonymous identity is kept for
-    REG-4. Under 18 by the verified date of birth: refused (REG-1); under 16: erased (PRIV-5), None."""
+    REG-4. Under 18 by the verified date of birth: refused (REG-1); under 16: erased (PRIV-5), None.
+
+    REG-7: only a transaction started for this application counts; someone who comes back with
+    another applicant's transaction id is refused and nothing of that identity is attached."""
     from accounts.adapters.identity import identity_provider
 
+    reference = Application.objects.values_list("reference", flat=True).get(pk=application_id)
     try:
         verified = identity_provider().result(transaction_id)
     except PartnerRejected:
         verified = None
+    if verified is not None and verified.reference != reference:
+        raise Refused(
+            Refusal(
+                rule="REG-7",
+                field="identity",
+                message=_(
+                    "This identity confirmation was not started for this application. "
+                    "Verify your identity again from this application."
+                ),
+            )
+        )
     if verified is None or not verified.is_verified:
         raise Refused(
             Refusal(

@@ -281,7 +281,6 @@ FLEX_STAFF_SESSION_SECONDS = int(os.environ.get("FLEX_STAFF_SESSION_SECONDS", st
 # Swagger UI (/api/docs/) still loads its bundle from a CDN with an inline script and style; it is left
 # out until it is served from Flex's own static files.
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],

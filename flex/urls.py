@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
@@ -29,8 +30,13 @@ urlpatterns = [
     path("portal/", include(("flex.portal_urls", "portal"))),
     path("api/v1/", include(("flex.api.urls", "v1"))),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
-    # Split view: the page loads its init script from the project too (no inline script, no CDN).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Split view: the page loads its init script from the project too (no inline script, no CDN). Swagger UI
+    # sets inline styles on its own elements, so this one page may use inline styles; scripts stay 'self'.
+    path(
+        "api/docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
 ]
 
 # The sandbox partners' pages exist only in sandbox mode (FLEX_SANDBOX): in production nobody can pay

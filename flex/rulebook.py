@@ -83,4 +83,4 @@ def article_of(rule_id: str) -> str:
     try:
         return RULES[rule_id].article
     except KeyError:
-        raise KeyError(f"{rule_id} is not in the rules catalogue (shared/RULES.md)") from None
+        raise KeyError(f"{rule_id} is not in the rules catalogue (docs/rules.md)") from None

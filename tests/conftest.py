@@ -26,12 +26,15 @@ def travel():
     `with travel("2026-03-01"): ...` for the block only."""
     from datetime import date, datetime
 
+    trips = []  # held until teardown: a dropped trip would unfreeze the clock when garbage-collected
+
     class Trip:
         def __init__(self, moment):
             if isinstance(moment, str):
                 moment = date.fromisoformat(moment) if len(moment) == 10 else datetime.fromisoformat(moment)
             self._frozen = clock.travel_to(moment)
             self._frozen.__enter__()
+            trips.append(self)
 
         def __enter__(self):
             return self
@@ -40,4 +43,5 @@ def travel():
             self._frozen.__exit__(*exc)
 
     yield Trip
+    trips.clear()
     clock.set_frozen(None)

@@ -1,14 +1,26 @@
-from datetime import date
+import itertools
+from collections import Counter
+from contextlib import nullcontext
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test.utils import override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
 from accounts.models import Address, Partner, PartnerApiKey, Subscriber, User
+from billing.management.demo_applications import pay_prepayment, verify_identity
+from devices import services as device_services
 from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
+from flex import clock
+from flex.audit.trail import Actor
+
+PASSWORD = "correct horse battery"  # every test user's password (UserFactory, subscribe)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,7 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.nl")
     full_name = factory.Faker("name", locale="nl_NL")
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def role(user, create, extracted, **kwargs):
@@ -127,39 +139,185 @@ def api_key_for(partner: Partner, scopes: list[str]) -> str:
     return key
 
 
-def subscribe(subscriber=None, plan=None, *, addons=(), paid=False, delivered_on=None, units=None):
-    """A subscription made through the real services, taken as far as asked."""
-    from billing import services
-    from billing.models import SubscriptionUnit
-    from flex import clock
-    from flex.audit.trail import Actor
+REVIEWER_EMAIL = "reviewer@flex.example"
+_applicants = itertools.count(1)
+_serials = itertools.count(1)
 
-    subscriber = subscriber or SubscriberFactory()
+
+def subscribe(subscriber=None, plan=None, *, addons=(), delivered_on=None, units=None):
+    """A subscription reached the way production reaches it, through the services the wizard, the jobs,
+    a reviewer and the partners call; nothing is written around them.
+
+    The applicant applies (a new sign-up, or `subscriber` logged in with the details on file), accepts
+    the terms with a SEPA mandate, is verified at the (sandbox) bank and pays the first 3 monthly fees
+    at the (sandbox) checkout; the checks run; a customer-service reviewer accepts; the units are
+    allocated from stock (`units` if given: they must be the ones allocation takes; otherwise the
+    warehouse registers fresh stock for the plan and add-ons) and the shipment is ordered.
+
+    Without `delivered_on` it stays there, on the project clock's today: pending delivery, prepayment
+    paid, shipment ordered. With `delivered_on`, all of that and the warehouse's shipped confirmation
+    happen the day before, and the carrier reports the delivery on `delivered_on`: the subscription is
+    active from that day (TERM-1). Either way the clock is as it was when this returns.
+
+    The jobs services leave for after the commit run as a commit would run them, even inside a test's
+    own transaction (`django_db`), where nothing ever commits.
+    """
+    from billing import services
+    from billing.models import ApplicationStatus, SubscriptionStatus
+
     plan = plan or PlanFactory()
-    system = Actor.system("test")
-    subscription = services.create_subscription(
-        subscriber, plan, payment_method="sepa_direct_debit", addons=list(addons), actor=system
-    )
-    if paid or delivered_on:
-        invoice = subscription.invoices.get()
-        services.record_payment(
-            invoice.pk,
-            amount=invoice.gross_total,
+    addons = list(addons)
+    day = delivered_on - timedelta(days=1) if delivered_on else None
+    commit = _CommitsInTest()
+    automatic = {**settings.FLEX, "AUTO_ACCEPT": False}
+    with (
+        clock.travel_to(day) if day else nullcontext(),
+        override_settings(FLEX_SANDBOX_AUTOPILOT=False, FLEX=automatic),  # the partners act below, when told
+    ):
+        _terms_in_force()
+        stock = list(units) if units is not None else _stock_for(plan, addons, commit)
+        application, actor = _apply(subscriber, plan, addons)
+        services.choose_payment(
+            application.pk,
             method="sepa_direct_debit",
-            provider_reference=f"PAY-{invoice.number}",
-            actor=Actor.partner("payments"),
+            iban="NL91ABNA0417164300",
+            account_holder=application.subscriber.display_name,
+            accepts_terms=True,
+            ip_address="192.0.2.10",
+            actor=actor,
         )
-    if delivered_on:
-        for unit in (
-            units if units is not None else [DeviceUnitFactory(product=item.product) for item in plan.items.all()]
-        ):
-            unit.reserve()
-            unit.ship()
-            unit.deliver()
-            unit.save()
-            SubscriptionUnit.objects.create(subscription=subscription, unit=unit, allocated_at=clock.now())
-        subscription = services.activate_subscription(
-            subscription.pk, delivered_on=delivered_on, actor=Actor.partner("carrier")
-        )
+        subscriber = application.subscriber
+        verify_identity(application, name=subscriber.display_name, date_of_birth=subscriber.date_of_birth)
+        pay_prepayment(application, method="ideal")
+        commit()
+        services.submit_application(application.pk, actor=actor)
+        commit()  # the checks run
+        application.refresh_from_db()
+        if application.status != ApplicationStatus.AWAITING_REVIEW:
+            failed = list(application.checks.exclude(outcome="passed").values_list("kind", "outcome", "detail"))
+            raise AssertionError(f"{application.reference} is {application.status} after the checks: {failed}")
+        services.accept_application(application.pk, actor=_reviewer(), reason="every check passed")
+        commit()  # Radio HD, allocation, the warehouse order, the decision e-mail
+        application.refresh_from_db()
+        if application.status != ApplicationStatus.ALLOCATED:
+            raise AssertionError(f"{application.reference} is {application.status}: not enough stock for {plan}")
+        shipment = application.shipment
+        shipped = list(shipment.units.order_by("id"))
+        if units is not None and {u.pk for u in shipped} != {u.pk for u in stock}:
+            raise AssertionError(
+                f"allocation took {[u.serial_number for u in shipped]}, not the units given; "
+                "it takes the longest in stock of each product"
+            )
+        if delivered_on:
+            warehouse, carrier = (settings.FLEX_PARTNERS[kind].partner_code for kind in ("warehouse", "carrier"))
+            device_services.confirm_shipped(
+                shipment.reference,
+                serial_numbers=[u.serial_number for u in shipped],
+                carrier=carrier,
+                tracking_code=f"3S{shipment.reference}",
+                shipped_at=clock.now(),
+                actor=Actor.partner(warehouse),
+            )
+            with clock.travel_to(delivered_on):
+                device_services.record_tracking_event(
+                    shipment.reference,
+                    source=carrier,
+                    event_id=f"{shipment.reference}-delivered",
+                    code="delivered",
+                    occurred_at=clock.now(),
+                    actor=Actor.partner(carrier),
+                )
+                commit()
+    subscription = application.subscription
     subscription.refresh_from_db()
+    expected = SubscriptionStatus.ACTIVE if delivered_on else SubscriptionStatus.PENDING_DELIVERY
+    assert subscription.status == expected, (subscription.status, expected)
     return subscription
+
+
+class _CommitsInTest:
+    """Run the callbacks left for after the commit (`transaction.on_commit`: jobs, e-mails) that were
+    added since this was made, as the commit would run them, and forget them, so that an enclosing
+    `django_capture_on_commit_callbacks` does not run them twice. Outside a transaction (transactional
+    tests) they ran at once already."""
+
+    def __init__(self) -> None:
+        self.connection = transaction.get_connection()
+        self.mark = len(self.connection.run_on_commit)
+
+    def __call__(self) -> None:
+        run_on_commit = self.connection.run_on_commit
+        while self.connection.in_atomic_block and len(run_on_commit) > self.mark:
+            pending = run_on_commit[self.mark :]
+            del run_on_commit[self.mark :]
+            for _savepoints, callback, _robust in pending:
+                callback()
+
+
+def _terms_in_force() -> None:
+    """REG-2: an applicant accepts the terms version in force; publish one if the test has none."""
+    from billing.models import TermsVersion
+
+    if not TermsVersion.objects.filter(in_force_from__lte=clock.today()).exists():
+        TermsVersion.objects.get_or_create(
+            version="test", defaults={"in_force_from": date(2000, 1, 1), "title": "Algemene voorwaarden Flex (test)"}
+        )
+
+
+def _stock_for(plan, addons, commit) -> list:
+    """The warehouse reports the units the plan and add-ons need arriving in stock (PLAN-1)."""
+    demand = Counter()
+    for item in plan.items.select_related("product"):
+        demand[item.product] += item.quantity
+    for product in addons:
+        demand[product] += 1
+    warehouse = Actor.partner(settings.FLEX_PARTNERS["warehouse"].partner_code)
+    stock = []
+    for product, quantity in demand.items():
+        serials = [f"SN-STOCK-{next(_serials):06d}" for _ in range(quantity)]
+        stock += device_services.register_stock(
+            sku=product.sku, serial_numbers=serials, condition="new", actor=warehouse
+        )
+    commit()
+    return stock
+
+
+def _apply(subscriber, plan, addons):
+    """The wizard's first step: a new applicant signs up, or a subscriber applies logged in."""
+    from billing import services
+
+    if subscriber is None:
+        n = next(_applicants)
+        applicant = services.Applicant(
+            kind="person",
+            email=f"subscriber{n}@example.nl",
+            phone="06-12345678",
+            street="Prinsengracht",
+            house_number=n,
+            house_number_suffix="",
+            postcode="1016 GV",
+            city="Amsterdam",
+            first_name="Jip",
+            last_name=f"Visser {n}",  # a name of its own: the bank's pseudonym would make two people one (REG-9)
+            date_of_birth=date(1988, 3, 14),
+        )
+        application = services.start_application(
+            applicant, plan=plan, addons=addons, password=PASSWORD, user=None, actor=Actor.system("signup")
+        )
+        return application, Actor.of_user(application.subscriber.user)
+    if subscriber.user is None:
+        raise ValueError("a subscriber applies logged in: give them a user")
+    if not subscriber.addresses.exists():
+        AddressFactory(subscriber=subscriber)  # every subscriber signed up with a physical address
+    actor = Actor.of_user(subscriber.user)
+    application = services.start_application(
+        None, plan=plan, addons=addons, password=None, user=subscriber.user, actor=actor
+    )
+    return application, actor
+
+
+def _reviewer() -> Actor:
+    user = User.objects.filter(email=REVIEWER_EMAIL).first() or UserFactory(
+        email=REVIEWER_EMAIL, role=roles.CUSTOMER_SERVICE
+    )
+    return Actor.of_user(user)

@@ -1,3 +1,4 @@
+import gc
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -51,3 +52,12 @@ def test_travel_ends_with_the_block():
     with clock.travel_to(date(2001, 1, 1)):
         assert clock.today() == date(2001, 1, 1)
     assert clock.today() > date(2001, 1, 1)
+
+
+def test_the_travel_fixture_called_without_a_block_holds_the_clock_for_the_rest_of_the_test(travel):
+    travel("2026-02-01")  # the trip is not kept in a variable: dropping it must not end it
+    gc.collect()
+    assert clock.today() == date(2026, 2, 1)
+    with travel("2026-03-01"):
+        assert clock.today() == date(2026, 3, 1)
+    assert clock.today() == date(2026, 2, 1)  # the block ends back on the test's own day

@@ -1,4 +1,6 @@
-"""Use cases about subscriptions and their money: creating, prepaying, starting, ending."""
+"""Use cases about subscriptions and their money: the prepayment invoice, payments, notice, withdrawal,
+termination and the end. A subscription comes into being when an application is accepted, and starts
+when its shipment is delivered (`billing.services.applications`)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from sequences import get_next_value
 
-from accounts.models import Subscriber
-from billing import rules, selectors
+from billing import selectors
 from billing.models import (
     MINIMUM_TERM_MONTHS,
     PAYMENT_TERM_DAYS,
@@ -20,7 +21,6 @@ from billing.models import (
     InvoiceStatus,
     Payment,
     Subscription,
-    SubscriptionAddOn,
     TerminationGround,
 )
 from devices.models import Plan, Product
@@ -29,41 +29,6 @@ from flex.audit.trail import Actor, history_context, record
 from flex.fsm import transition_and_save
 from flex.money import split_gross, to_money, vat_rate_on
 from flex.refusals import Refusal, Refused
-
-
-def create_subscription(
-    subscriber: Subscriber, plan: Plan, *, payment_method: str, addons: list[Product] = (), actor: Actor
-) -> Subscription:
-    """The company accepts an applicant: the contract takes effect (REG-3), pending delivery, and the
-    prepayment invoice for the first 3 monthly fees is issued (TERM-1, REG-7).
-
-    Refused when the subscriber already has a pending or live subscription (REG-9).
-    """
-    from django.conf import settings
-
-    refusal = rules.addons_allowed(addons, settings.FLEX["MAX_ADDONS_HELD"])
-    if refusal:
-        raise Refused(refusal)
-    try:
-        with transaction.atomic(), history_context(actor, "create_subscription"):
-            subscription = Subscription.objects.create(
-                subscriber=subscriber, plan=plan, payment_method=payment_method, accepted_at=clock.now()
-            )
-            SubscriptionAddOn.objects.bulk_create(
-                [SubscriptionAddOn(subscription=subscription, product=p, added_on=clock.today()) for p in addons]
-            )
-            invoice = issue_prepayment_invoice(plan=plan, addons=list(addons), subscription=subscription)
-            record(actor, "create_subscription", subscription, rule="REG-3")
-    except IntegrityError:
-        raise Refused(
-            Refusal(
-                rule="REG-9",
-                field="subscriber",
-                message=_("This subscriber already has a subscription; there can be only one."),
-            )
-        ) from None
-    email_invoice_on_commit(invoice)
-    return subscription
 
 
 def _next_invoice_number(day: date) -> str:
@@ -173,13 +138,6 @@ def record_payment(invoice_id: int, *, amount: Decimal, method: str, provider_re
         # A second delivery of the same payment raced us and won: it counts once.
         return Payment.objects.get(provider_reference=provider_reference)
     return payment
-
-
-def activate_subscription(subscription_id: int, *, delivered_on: date, actor: Actor) -> Subscription:
-    """The carrier delivered: the delivery date is the start date; the minimum term runs from it (TERM-1)."""
-    return transition_and_save(
-        Subscription, subscription_id, "activate", delivered_on, actor=actor, reason=f"delivered on {delivered_on}"
-    )
 
 
 def give_notice(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:

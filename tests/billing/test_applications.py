@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from accounts.models import Disclosure, Subscriber, User
 from billing import services
@@ -29,6 +30,12 @@ from tests.factories import SubscriberFactory, UserFactory, subscribe
 from tests.signup import APPLICANT, draft, ready_to_submit, submitted
 
 AS = ApplicationStatus
+
+
+def refusal_message(call) -> str:
+    with pytest.raises(Refused) as refused:
+        call()
+    return refused.value.refusal.message
 
 
 def refused_rule(call) -> tuple[str, str | None]:
@@ -429,10 +436,12 @@ def test_invoices_of_an_applicant_show_on_the_dashboard_selector(signup):
 
 
 def test_existing_subscriber_cannot_apply_next_to_a_live_subscription(signup):
-    subscription = subscribe(subscriber=SubscriberFactory(), paid=True)
+    subscription = subscribe(subscriber=SubscriberFactory(), plan=signup.plan)
     user = subscription.subscriber.user
     call = lambda: services.start_application(  # noqa: E731
         None, plan=signup.plan, addons=[], password=None, user=user, actor=APPLICANT
     )
-    assert refused_rule(call) == ("REG-9", "subscriber")
-    assert not Invoice.objects.filter(application__isnull=False).exists()
+    with translation.override("en"):
+        assert refused_rule(call) == ("REG-9", "subscriber")
+        assert "already have a subscription" in refusal_message(call)  # not the open-application condition
+    assert list(Application.objects.values_list("subscription", flat=True)) == [subscription.pk]

@@ -40,6 +40,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector
@@ -81,11 +82,11 @@ def erase(subscriber, user, *, rule: str, receipt: models.Model, actor: Actor) -
         erased.update(deleted)
         contexts = _erase_history(doomed, erased)
         _erase_pointers(doomed, erased)
-        _erase_sessions([user] if user is not None else [], erased)
+        erased_logins = doomed.get(get_user_model()._meta.concrete_model, set())
+        _erase_sessions(erased_logins, erased)
         _clear_contexts(contexts, needles, erased)
 
-        label = actor.label
-        if (actor.user is not None and actor.user in roots) or any(_names(label, n) for n in needles):
+        if getattr(actor.user, "pk", None) in erased_logins or any(_names(actor.label, n) for n in needles):
             actor = Actor.system("privacy.erasure")  # the person erased is no longer named, even as actor
         record(
             actor,
@@ -232,9 +233,9 @@ def _proxies_of(model: type[models.Model]) -> list[type[models.Model]]:
     return [m for m in apps.get_models() if m._meta.proxy and m._meta.concrete_model is model]
 
 
-def _erase_sessions(users: list, erased: Counter[str]) -> None:
+def _erase_sessions(user_pks: set[Any], erased: Counter[str]) -> None:
     """The login's sessions (their data names the user); only the database session store keeps rows."""
-    user_ids = {str(user.pk) for user in users if user.pk is not None}
+    user_ids = {str(pk) for pk in user_pks}
     if not user_ids or settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
         return
     from django.contrib.sessions.models import Session

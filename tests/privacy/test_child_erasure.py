@@ -8,7 +8,9 @@ from datetime import date
 
 import pytest
 from django.apps import apps
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.adapters.identity import SandboxIdentityProvider
 from accounts.models import Disclosure, User
@@ -53,7 +55,10 @@ def filled_in(signup, *, as_the_applicant: bool):
     """The child's application as the wizard leaves it before the bank: details, address, terms from
     an IP address, a SEPA mandate, and the identity check started (disclosed to the bank, PRIV-1)."""
     application = draft(signup, **CHILD)
-    actor = Actor.of_user(application.subscriber.user) if as_the_applicant else APPLICANT
+    actor = APPLICANT
+    if as_the_applicant:  # logged in to the portal, as the wizard leaves them after step 2
+        Client().force_login(application.subscriber.user)
+        actor = Actor.of_user(application.subscriber.user)
     services.choose_payment(
         application.pk,
         method="sepa_direct_debit",
@@ -121,6 +126,7 @@ def test_priv_5_child_found_by_the_bank_is_found_in_no_table_after_the_erasure(s
 
     assert where(find_personal_data(NEEDLES.values())) == []
     assert not User.objects.filter(email=CHILD["email"]).exists()
+    assert not Session.objects.exists()  # the portal session named the login (encoded, so not searchable)
 
     record = RefusalRecord.objects.get()
     kept = {f.name: getattr(record, f.attname) for f in RefusalRecord._meta.concrete_fields if f.name != "id"}
@@ -183,6 +189,18 @@ def test_find_personal_data_command_lists_every_place(signup, travel, capsys):
     assert "accounts_subscriber.email" in out and "accounts_subscriberevent.email" in out
     assert "billing_application.iban" in out and "audit_auditevent.data" in out
     assert "personal: contact, on erasure anonymise" in out
+
+
+def test_find_personal_data_flags_a_copy_in_a_column_the_register_calls_not_personal(db, capsys):
+    """Every text column is searched, not only the register's personal ones, so a stray copy shows."""
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(name="Era 100 for Pim Kindsbergen")
+    call_command("find_personal_data", "--name", "Pim Kindsbergen")
+    out = capsys.readouterr().out
+    assert f"devices_product.name row {product.pk}  (devices.Product.name: not personal, says the register)" in out
+    assert "devices_productevent.name" in out  # and its history
+    assert "2 finding(s) in a column the register does not call personal data" in out
 
 
 def test_find_personal_data_command_says_when_nothing_is_found(db, capsys):

@@ -45,3 +45,9 @@ class Command(BaseCommand):
                 where = f"{finding.table}.{finding.column} row {finding.row}"
                 about = f"{finding.model}.{finding.field}: {finding.classification}" if finding.model else "no model"
                 self.stdout.write(f"  {where}  ({about})")
+        unknown = [f for f in findings if not f.classification.startswith("personal")]
+        if unknown:
+            self.stdout.write(
+                f"{len(unknown)} finding(s) in a column the register does not call personal data, or in a "
+                "table without a model: a copy the register does not know about (privacy/register.py)."
+            )

@@ -50,6 +50,7 @@ from privacy import register
 from privacy.search import MIN_NEEDLE_LENGTH, compact
 
 ERASED = "[erased]"
+CLEARED = {register.Erasure.DELETE, register.Erasure.ANONYMISE}  # in a kept row; legal hold stays
 # Tables that name a row by content type and id rather than by a foreign key: an entry about an erased
 # row is erased with it.
 POINTERS = [("audit.AuditEvent", "target_type", "target_id"), ("admin.LogEntry", "content_type", "object_id")]
@@ -131,12 +132,34 @@ def _personal_fields(model: type[models.Model]) -> list[models.Field]:
     return fields
 
 
-def _needles(*row_sets: dict[type[models.Model], set[Any]]) -> set[str]:
+# Categories whose values identify a person; a contract status or an audit timestamp does not.
+IDENTIFYING = {
+    register.Category.IDENTITY,
+    register.Category.CONTACT,
+    register.Category.ADDRESS,
+    register.Category.FINANCIAL,
+    register.Category.ONLINE,
+    register.Category.CREDENTIALS,
+}
+
+
+def _identifying_fields(model: type[models.Model], *, kept: bool) -> list[models.Field]:
+    """Fields whose values are the subject's own (a value from a fixed list names nobody); for a kept
+    row, only the ones erasure clears."""
+    fields = []
+    for field in _personal_fields(model):
+        entry = register.entry_for(model, field.name)
+        if entry.category in IDENTIFYING and not field.choices and (not kept or entry.erasure in CLEARED):
+            fields.append(field)
+    return fields
+
+
+def _needles(doomed: dict[type[models.Model], set[Any]], kept: dict[type[models.Model], set[Any]]) -> set[str]:
     """The subject's own values, read through the register: what a copy elsewhere would contain."""
     needles: set[str] = set()
-    for rows in row_sets:
+    for rows, is_kept in ((doomed, False), (kept, True)):
         for model, pks in rows.items():
-            fields = _personal_fields(model)
+            fields = _identifying_fields(model, kept=is_kept)
             if not fields or not pks:
                 continue
             for values in model._base_manager.filter(pk__in=pks).values_list(*[f.attname for f in fields]):
@@ -167,7 +190,7 @@ def _clear_personal_fields(kept: dict[type[models.Model], set[Any]], erased: Cou
         for field in _personal_fields(model):
             entry = register.entry_for(model, field.name)
             value = _cleared(field)
-            if entry.erasure in (register.Erasure.DELETE, register.Erasure.ANONYMISE) and value is not field:
+            if entry.erasure in CLEARED and value is not field:
                 updates[field.name] = value
         if updates:
             erased[f"{model._meta.label} (cleared)"] += model._base_manager.filter(pk__in=pks).update(**updates)
@@ -194,7 +217,7 @@ def _erase_history(doomed: dict[type[models.Model], set[Any]], erased: Counter[s
             if any(f.name == pk_copy for f in event_model._meta.concrete_fields):
                 condition |= models.Q(**{f"{pk_copy}__in": doomed[tracked]})
         for field in event_model._meta.concrete_fields:
-            if field.name in ("pgh_context", "pgh_obj") or not field.is_relation:
+            if field.name == "pgh_context" or not field.is_relation:  # pgh_obj: the event of a deleted row
                 continue
             target = field.related_model._meta.concrete_model
             if doomed.get(target):

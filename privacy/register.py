@@ -288,7 +288,9 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "subscriber": L,
         "categories": personal(C.AUDIT, E.LEGAL_HOLD),
         "purpose": personal(C.AUDIT, E.LEGAL_HOLD),
-        "reference": N,
+        "reference": personal(
+            C.CONTRACT, E.DELETE, "what it was for (an application's reference): the partner's key to the person"
+        ),
     },
     # --- audit and history ------------------------------------------------------------------------
     "audit.AuditEvent": {

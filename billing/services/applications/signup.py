@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from accounts import rules as account_rules
+from accounts.erasure import erase_person
 from accounts.models import Address, Subscriber, SubscriberKind, User
 from accounts.services import disclose_to
 from billing import rules
@@ -333,7 +334,7 @@ def complete_identity_check(application_id: int, *, transaction_id: str, actor: 
         subscriber = application.subscriber
         born = verified.date_of_birth
         if born and account_rules.is_child(born, clock.today()):
-            _erase_child(application, stage="identity check")
+            _erase_child(application, stage="identity check", actor=actor)
             return None
         subscriber.verified_identity = verified.consumer_reference
         subscriber.identity_verified_at = clock.now()
@@ -348,14 +349,15 @@ def complete_identity_check(application_id: int, *, transaction_id: str, actor: 
     return application
 
 
-def _erase_child(application: Application, *, stage: str) -> None:
-    """PRIV-5: a child's data is deleted; the minimal refusal record stays (REG-1)."""
+def _erase_child(application: Application, *, stage: str, actor: Actor) -> None:
+    """PRIV-5: a child's data is deleted, with its row history and audit trail, in this transaction;
+    the minimal refusal record stays (REG-1: day, rule, stage). The privacy app does the erasing
+    (accounts.erasure explains why it is asked through a signal)."""
     subscriber = application.subscriber
-    RefusalRecord.objects.create(refused_on=clock.today(), rule="REG-1", reason=RefusalReason.UNDER_AGE, stage=stage)
-    user = subscriber.user
-    subscriber.delete()  # cascades to the application, its checks and add-ons, and the address
-    if user is not None:
-        user.delete()
+    receipt = RefusalRecord.objects.create(
+        refused_on=clock.today(), rule="REG-1", reason=RefusalReason.UNDER_AGE, stage=stage
+    )
+    erase_person(subscriber, subscriber.user, rule="PRIV-5", receipt=receipt, actor=actor)
 
 
 def submit_application(application_id: int, *, actor: Actor) -> Application:

@@ -278,8 +278,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows an authenticator's
 FLEX_STAFF_SESSION_SECONDS = int(os.environ.get("FLEX_STAFF_SESSION_SECONDS", str(9 * 3600)))
 
 # Content-Security-Policy (django-csp 4) on every page: scripts and styles only from Flex itself.
-# Swagger UI (/api/docs/) still loads its bundle from a CDN with an inline script and style; it is left
-# out until it is served from Flex's own static files.
+# Swagger UI (/api/docs/) is served from the project (drf-spectacular-sidecar, split view: no inline script);
+# that one page may use inline styles, which Swagger UI sets on its own elements (flex/urls.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

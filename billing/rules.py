@@ -261,3 +261,18 @@ def prepayment_check(*, is_paid: bool) -> CheckResult:
     if is_paid:
         return CheckResult(True, "paid")
     return CheckResult(False, str(_("The first 3 monthly fees have not been paid yet.")))
+
+
+def identity_transaction_refusal(*, started_for: str, application_reference: str) -> Refusal | None:
+    """REG-7 (terms art. 2.3.3): an identity transaction counts only for the application that started it
+    (the provider echoes the reference we started it with); another applicant's is refused."""
+    if started_for == application_reference:
+        return None
+    return Refusal(
+        rule="REG-7",
+        field="identity",
+        message=_(
+            "This identity confirmation was not started for this application. "
+            "Verify your identity again from this application."
+        ),
+    )

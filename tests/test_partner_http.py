@@ -180,3 +180,53 @@ def test_warehouse_and_radio_adapters_are_idempotent_puts(provider):
     assert warehouse().order_shipment(order) == "WH-77"
     assert last_json(provider)[3]["lines"] == [{"sku": "ERA-100", "serial_number": "SN1"}]
     assert radio_hd().activate("SUB1") == "RHD-1"
+
+
+@pytest.mark.parametrize(
+    "trxid, path",
+    [
+        ("../../admin?delete=1", "/transactions/%2E%2E%2F%2E%2E%2Fadmin%3Fdelete%3D1"),
+        ("..", "/transactions/%2E%2E"),
+        ("t1#x&y=%2F", "/transactions/t1%23x%26y%3D%252F"),
+        ("0050000123456789", "/transactions/0050000123456789"),
+    ],
+)
+def test_identity_adapter_sends_the_transaction_id_as_one_path_segment(provider, trxid, path):
+    from accounts.adapters.identity import identity_provider
+
+    with pytest.raises(PartnerRejected):  # the stand-in knows no such transaction: 404
+        identity_provider().result(trxid)
+    assert [(method, seen_path) for method, seen_path, *_ in provider.seen] == [("GET", path)]
+
+
+@pytest.mark.parametrize("trxid", ["", "1" * 129])
+def test_identity_adapter_refuses_an_id_that_cannot_be_the_providers_without_asking_it(provider, trxid):
+    from accounts.adapters.identity import identity_provider
+    from flex.refusals import Refused
+
+    with pytest.raises(Refused) as refused:
+        identity_provider().result(trxid)
+    assert (refused.value.refusal.rule, refused.value.refusal.field) == ("REG-7", "trxid")
+    assert provider.seen == []
+
+
+def test_identity_adapter_takes_the_longest_id_it_allows(provider):
+    from accounts.adapters.identity import identity_provider
+
+    provider.answers[("GET", f"/transactions/{'1' * 128}")] = (200, {"status": "cancelled", "reference": "APP1"})
+    assert identity_provider().result("1" * 128).status == "cancelled"
+
+
+@pytest.mark.parametrize("answer", [(503, {"error": "maintenance"}), ("slow", {})])
+def test_identity_adapter_reports_a_provider_down_or_slow_as_a_timeout(provider, monkeypatch, answer):
+    import functools
+
+    from accounts.adapters.identity import ClaimedIdentity, identity_provider
+
+    monkeypatch.setattr("accounts.adapters.identity.JsonHttpClient", functools.partial(JsonHttpClient, timeout=0.5))
+    provider.answers[("POST", "/transactions")] = provider.answers[("GET", "/transactions/t1")] = answer
+    adapter = identity_provider()
+    with pytest.raises(PartnerTimeout):
+        adapter.start(ClaimedIdentity("APP1", "S Jansen", None, "", 0), "https://flex/back")
+    with pytest.raises(PartnerTimeout):
+        adapter.result("t1")

@@ -6,6 +6,10 @@ The consumer reference is the provider's stable pseudonym for the person (iDIN's
 REG-4 recognise someone who applies again under another e-mail address. The provider echoes the
 reference we started the transaction with (iDIN's merchant reference), so that a transaction is only
 ever attached to the application that started it (REG-7).
+
+The transaction id arrives in the return URL's query string, so anyone can put anything there: it is
+refused when empty or longer than the provider's ids can be, and the HTTP client sends it as one
+percent-encoded path segment, never as path or query syntax of its own.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from flex.partners import JsonHttpClient, PartnerConfig, PartnerRejected, adapter, sandbox_latency
+from flex.refusals import Refusal, Refused
 
 # PRIV-1: what the applicant lets the provider tell us, and so what the provider learns about the request.
 DISCLOSED_CATEGORIES = ["identity", "address"]
@@ -69,6 +75,7 @@ class VerifiedIdentity:
 
 class IdentityProvider(ABC):
     disclosed_categories = DISCLOSED_CATEGORIES  # what every call sends (PRIV-1 disclosure log)
+    max_transaction_id_length = 128  # iDIN's transaction ids are 16 digits; brokers' ids are short too
 
     def __init__(self, cfg: PartnerConfig) -> None:
         self.cfg = cfg
@@ -77,9 +84,24 @@ class IdentityProvider(ABC):
     def start(self, claimed: ClaimedIdentity, return_url: str) -> str:
         """The URL to send the applicant to."""
 
-    @abstractmethod
     def result(self, transaction_id: str) -> VerifiedIdentity:
-        """The outcome of a transaction the applicant came back from."""
+        """The outcome of a transaction the applicant came back from (REG-7). A transaction id that
+        cannot be one of the provider's (empty, too long) is refused before the provider is asked."""
+        if not transaction_id or len(transaction_id) > self.max_transaction_id_length:
+            raise Refused(
+                Refusal(
+                    rule="REG-7",
+                    field="trxid",
+                    message=_(
+                        "The bank sent back no identity confirmation we can look up. Verify your identity again."
+                    ),
+                )
+            )
+        return self.fetch_result(transaction_id)
+
+    @abstractmethod
+    def fetch_result(self, transaction_id: str) -> VerifiedIdentity:
+        """Ask the provider for the outcome of a transaction id that passed `result`'s checks."""
 
 
 SANDBOX_SALT = "flex.sandbox.identity"
@@ -94,7 +116,10 @@ class SandboxIdentityProvider(IdentityProvider):
     """A bank page (`/sandbox/identity/`) where the tester confirms or edits the attributes, then back.
 
     Transactions are signed tokens, not stored rows: like a bank's, they cannot be forged or edited.
+    A token carries the attributes, so it is longer than a real provider's id.
     """
+
+    max_transaction_id_length = 4096
 
     def start(self, claimed: ClaimedIdentity, return_url: str) -> str:
         sandbox_latency()
@@ -131,7 +156,7 @@ class SandboxIdentityProvider(IdentityProvider):
         separator = "&" if "?" in claimed["return_url"] else "?"
         return f"{claimed['return_url']}{separator}{urlencode({'trxid': trxid})}"
 
-    def result(self, transaction_id: str) -> VerifiedIdentity:
+    def fetch_result(self, transaction_id: str) -> VerifiedIdentity:
         sandbox_latency()
         try:
             attributes = signing.loads(transaction_id, salt=SANDBOX_SALT + ".result", max_age=3600)
@@ -159,8 +184,11 @@ class HttpIdentityProvider(IdentityProvider):
         )
         return answer["issuer_url"]
 
-    def result(self, transaction_id: str) -> VerifiedIdentity:
-        answer = self.http.request("GET", f"/transactions/{transaction_id}")
+    def fetch_result(self, transaction_id: str) -> VerifiedIdentity:
+        # One path segment whatever the applicant typed: "/", "?", "#" and "%" are encoded by quote, and
+        # the dots too, since a segment of only dots would be resolved as "this" or "parent" directory.
+        segment = quote(transaction_id, safe="").replace(".", "%2E")
+        answer = self.http.request("GET", f"/transactions/{segment}")
         return VerifiedIdentity.from_attributes(transaction_id, answer, reference_key="consumer_bin")
 
 

@@ -268,9 +268,14 @@ def identity(request, reference: str):
         return redirect("portal:application", reference=reference)
     if request.method == "POST":
         return_url = request.build_absolute_uri(reverse("portal:signup_identity_return", args=[reference]))
-        return HttpResponseRedirect(
-            services.start_identity_check(application.pk, return_url=return_url, actor=Actor.of_user(request.user))
-        )
+        try:
+            url = services.start_identity_check(
+                application.pk, return_url=return_url, actor=Actor.of_user(request.user)
+            )
+        except Refused as refused:
+            messages.error(request, str(refused.refusal))
+            return redirect("portal:signup_identity", reference=reference)
+        return HttpResponseRedirect(url)
     return _render(request, "billing/signup/identity.html", {"application": application, "step": 4})
 
 
@@ -307,7 +312,10 @@ def prepayment(request, reference: str):
             return redirect("portal:signup_prepayment", reference=reference)
         return HttpResponseRedirect(url)
     if application.prepayment_reference:
-        services.refresh_prepayment(application.pk, actor=Actor.of_user(request.user))
+        try:
+            services.refresh_prepayment(application.pk, actor=Actor.of_user(request.user))
+        except Refused as refused:
+            messages.warning(request, str(refused.refusal))
     invoice = application.invoices.filter(kind=InvoiceKind.PREPAYMENT).prefetch_related("lines").first()
     addons = [a.product for a in application.addons.select_related("product")]
     context = {

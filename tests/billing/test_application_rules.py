@@ -4,6 +4,7 @@ no database, no clock."""
 from datetime import date, datetime
 
 import pytest
+from django.utils import translation
 
 from billing import rules
 from billing.choices import RefusalReason
@@ -86,3 +87,22 @@ def test_reg_7_mandate_holder_must_match(matches, passed):
 @pytest.mark.parametrize(("paid", "passed"), [(True, True), (False, False)])
 def test_reg_7_prepayment(paid, passed):
     assert rules.prepayment_check(is_paid=paid).passed is passed
+
+
+@pytest.mark.parametrize(
+    ("started_for", "application", "refused"),
+    [
+        ("APP0000001", "APP0000001", False),
+        ("APP0000002", "APP0000001", True),  # another applicant's transaction
+        ("", "APP0000001", True),  # a provider that echoes no reference
+        ("app0000001", "APP0000001", True),  # references are compared exactly
+        ("APP0000001 ", "APP0000001", True),
+    ],
+)
+def test_reg_7_identity_transaction_counts_only_for_the_application_that_started_it(started_for, application, refused):
+    with translation.override("en"):
+        refusal = rules.identity_transaction_refusal(started_for=started_for, application_reference=application)
+    assert (refusal is not None) == refused
+    if refused:
+        assert (refusal.rule, refusal.field) == ("REG-7", "identity")
+        assert "not started for this application" in refusal.message

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import Subscriber, SubscriberKind
+from accounts.selectors import current_address
 from accounts.services import disclose_to
 from billing import rules
 from billing.models import (
@@ -106,7 +107,7 @@ def retry_checks(application_id: int, *, actor: Actor) -> int:
 
 def _check_age_and_residence(application: Application) -> rules.CheckResult:
     subscriber = application.subscriber
-    address = subscriber.addresses.order_by("-moved_in_on", "-id").first()
+    address = current_address(subscriber)
     return rules.age_and_residence_check(
         is_person=subscriber.kind == SubscriberKind.PERSON,
         date_of_birth=subscriber.date_of_birth,
@@ -143,7 +144,7 @@ def _check_credit(application: Application) -> rules.CheckResult:
     from accounts.adapters.credit_bureau import CreditSubject, credit_bureau
 
     subscriber = application.subscriber
-    address = subscriber.addresses.order_by("-moved_in_on", "-id").first()
+    address = current_address(subscriber)
     bureau = disclose_to(
         credit_bureau(),
         subscriber=subscriber,

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.db import transaction
 
+from accounts.selectors import current_address
 from billing.models import Application, ApplicationStatus, Subscription, SubscriptionStatus
 from devices import services as device_services
 from flex import clock
@@ -59,7 +60,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
         SubscriptionUnit.objects.bulk_create(
             [SubscriptionUnit(subscription=application.subscription, unit=unit, allocated_at=now) for unit in units]
         )
-        address = application.subscriber.addresses.order_by("-moved_in_on", "-id").first()
+        address = current_address(application.subscriber)
         shipment = device_services.create_shipment(application.subscriber, address, units, actor=actor)
         perform(application, "allocate", user=staff_of(actor))
         application.shipment = shipment

@@ -21,14 +21,24 @@ from billing.models import (
 from billing.services.applications.signup import locked_draft
 from billing.services.subscriptions import email_invoice_on_commit, issue_prepayment_invoice, record_payment
 from flex.audit.trail import Actor, history_context, record
+from flex.partners import PartnerTimeout
 from flex.refusals import Refusal, Refused
 
 AS = ApplicationStatus
 
 
+def _payment_provider_unavailable() -> Refusal:
+    return Refusal(
+        rule="REG-7",
+        field="prepayment",
+        message=_("The payment provider did not answer in time; nothing has been paid. Try again in a moment."),
+    )
+
+
 def start_prepayment(application_id: int, *, return_url: str, actor: Actor) -> str:
     """The applicant pays the first 3 monthly fees upfront (TERM-1, REG-7): the prepayment invoice is
-    issued once and the provider's checkout opened; the disclosure is logged (PRIV-1)."""
+    issued once and the provider's checkout opened; the disclosure is logged (PRIV-1). A provider that
+    does not answer in time is a REG-7 refusal to try again; the invoice is reused then."""
     from billing.adapters.payments import payment_provider
 
     with transaction.atomic(), history_context(actor, "start_prepayment"):
@@ -54,13 +64,17 @@ def start_prepayment(application_id: int, *, return_url: str, actor: Actor) -> s
         purpose="collect the prepayment of the first 3 monthly fees (terms art. 1.1.5, 2.3.1)",
         reference=invoice.number,
     )
-    checkout = provider.create_checkout(
-        reference=invoice.number,
-        amount=invoice.gross_total,
-        description=f"Flex {invoice.number}",
-        customer_email=application.subscriber.email,
-        return_url=return_url,
-    )
+    try:
+        checkout = provider.create_checkout(
+            reference=invoice.number,
+            amount=invoice.gross_total,
+            description=f"Flex {invoice.number}",
+            customer_email=application.subscriber.email,
+            return_url=return_url,
+        )
+    except PartnerTimeout:
+        # The invoice stays issued: the next attempt opens a checkout for the same one.
+        raise Refused(_payment_provider_unavailable()) from None
     Application.objects.filter(pk=application_id).update(prepayment_reference=checkout.payment_id)
     return checkout.checkout_url
 
@@ -97,14 +111,26 @@ def receive_payment_webhook(body: bytes, signature: str) -> Payment | None:
     return record_provider_payment(payment, actor=Actor.partner(provider.cfg.partner_code))
 
 
+def _payment_status_unavailable() -> Refusal:
+    return Refusal(
+        rule="REG-7",
+        field="prepayment",
+        message=_("The payment provider did not tell us the status of your payment in time. Try again in a moment."),
+    )
+
+
 def refresh_prepayment(application_id: int, *, actor: Actor) -> bool:
-    """On return from the checkout: ask the provider for the status (the webhook may still be on its way)."""
+    """On return from the checkout: ask the provider for the status (the webhook may still be on its way).
+    A provider that does not answer in time is a REG-7 refusal to try again (the webhook still counts)."""
     from billing.adapters.payments import payment_provider
 
     application = Application.objects.get(pk=application_id)
     if not application.prepayment_reference:
         return False
-    payment = payment_provider().status(application.prepayment_reference)
+    try:
+        payment = payment_provider().status(application.prepayment_reference)
+    except PartnerTimeout:
+        raise Refused(_payment_status_unavailable()) from None
     record_provider_payment(payment, actor=actor)
     return payment.is_paid
 

@@ -16,6 +16,7 @@ from sequences import get_next_value
 from accounts import rules as account_rules
 from accounts.erasure import erase_person
 from accounts.models import Address, Subscriber, SubscriberKind, User
+from accounts.selectors import current_address
 from accounts.services import disclose_to
 from billing import rules
 from billing.models import (
@@ -35,7 +36,7 @@ from devices.models import Plan, Product
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.fsm import perform, staff_of
-from flex.partners import PartnerRejected
+from flex.partners import PartnerRejected, PartnerTimeout
 from flex.refusals import Refusal, Refused
 
 AS = ApplicationStatus
@@ -272,29 +273,42 @@ def locked_draft(application_id: int) -> Application:
     return application
 
 
+def _identity_provider_unavailable() -> Refusal:
+    return Refusal(
+        rule="REG-7",
+        field="identity",
+        message=_("Your bank's identity service did not answer in time. Try again in a moment."),
+    )
+
+
 def start_identity_check(application_id: int, *, return_url: str, actor: Actor) -> str:
-    """Send the applicant to the identity provider (iDIN, REG-7); the disclosure is logged (PRIV-1)."""
+    """Send the applicant to the identity provider (iDIN, REG-7); the disclosure is logged (PRIV-1).
+    A provider that does not answer in time is a REG-7 refusal to try again, and nothing changes."""
     from accounts.adapters.identity import ClaimedIdentity, identity_provider
 
     application = Application.objects.select_related("subscriber").get(pk=application_id)
     subscriber = application.subscriber
-    address = subscriber.addresses.order_by("-moved_in_on", "-id").first()
+    address = current_address(subscriber)
     provider = disclose_to(
         identity_provider(),
         subscriber=subscriber,
         purpose="verify the applicant's identity (terms art. 2.3.3)",
         reference=application.reference,
     )
-    return provider.start(
-        ClaimedIdentity(
-            reference=application.reference,
-            name=subscriber.display_name,
-            date_of_birth=subscriber.date_of_birth,
-            postcode=address.postcode if address else "",
-            house_number=address.house_number if address else 0,
-        ),
-        return_url,
-    )
+    try:
+        return provider.start(
+            ClaimedIdentity(
+                reference=application.reference,
+                name=subscriber.display_name,
+                date_of_birth=subscriber.date_of_birth,
+                postcode=address.postcode if address else "",
+                house_number=address.house_number if address else 0,
+            ),
+            return_url,
+        )
+    except PartnerTimeout:
+        # The disclosure stays logged: the request may have reached the provider (PRIV-1).
+        raise Refused(_identity_provider_unavailable()) from None
 
 
 def complete_identity_check(application_id: int, *, transaction_id: str, actor: Actor) -> Application | None:
@@ -302,7 +316,8 @@ def complete_identity_check(application_id: int, *, transaction_id: str, actor: 
     REG-4. Under 18 by the verified date of birth: refused (REG-1); under 16: erased (PRIV-5), None.
 
     REG-7: only a transaction started for this application counts; someone who comes back with
-    another applicant's transaction id is refused and nothing of that identity is attached."""
+    another applicant's transaction id, or with no usable one, is refused and nothing of that identity
+    is attached. A provider that does not answer in time is a refusal to try again; nothing changes."""
     from accounts.adapters.identity import identity_provider
 
     reference = Application.objects.values_list("reference", flat=True).get(pk=application_id)
@@ -310,17 +325,12 @@ def complete_identity_check(application_id: int, *, transaction_id: str, actor: 
         verified = identity_provider().result(transaction_id)
     except PartnerRejected:
         verified = None
-    if verified is not None and verified.reference != reference:
-        raise Refused(
-            Refusal(
-                rule="REG-7",
-                field="identity",
-                message=_(
-                    "This identity confirmation was not started for this application. "
-                    "Verify your identity again from this application."
-                ),
-            )
-        )
+    except PartnerTimeout:
+        raise Refused(_identity_provider_unavailable()) from None
+    if verified is not None and (
+        refusal := rules.identity_transaction_refusal(started_for=verified.reference, application_reference=reference)
+    ):
+        raise Refused(refusal)
     if verified is None or not verified.is_verified:
         raise Refused(
             Refusal(

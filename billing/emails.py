@@ -39,7 +39,7 @@ def send_invoice(invoice_id: int) -> bool:
 def send_application_decision(application_id: int) -> bool:
     """Tell the applicant the decision by e-mail (PAY-8): the order confirmation with what ships and
     what it costs, or the refusal with the rule and article. Sent once per decision."""
-    from flex.rulebook import article_of
+    from flex.rulebook import article_of, localised_article
 
     with transaction.atomic():
         application = (
@@ -51,13 +51,13 @@ def send_application_decision(application_id: int) -> bool:
         if application.decision_emailed_at is not None or application.decided_at is None:
             return False
         template = "billing/email/order_confirmation.txt" if accepted else "billing/email/refusal.txt"
-        context = {
-            "application": application,
-            "subscriber": application.subscriber,
-            "addons": [a.product for a in application.addons.select_related("product")],
-            "article": article_of(application.refusal_rule) if application.refusal_rule else "",
-        }
         with translation.override(application.subscriber.language):
+            context = {
+                "application": application,
+                "subscriber": application.subscriber,
+                "addons": [a.product for a in application.addons.select_related("product")],
+                "article": localised_article(article_of(application.refusal_rule)) if application.refusal_rule else "",
+            }
             body = render_to_string(template, context)
             subject = (
                 _("Flex: your order %(reference)s is accepted")

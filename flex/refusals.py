@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flex.rulebook import article_of
+from flex.rulebook import article_of, localised_article
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,13 @@ class Refusal:
             object.__setattr__(self, "article", article_of(self.rule))
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.rule}, {self.article})"
+        return f"{self.message} ({self.rule}, {self.localised_article})"
+
+    @property
+    def localised_article(self) -> str:
+        """The article as a reader of the page's language calls it ("voorwaarden art. 2.3.4" in Dutch);
+        `article` itself stays the catalogue's text, as the API's problem body gives it."""
+        return localised_article(self.article)
 
     def as_problem(self) -> dict[str, str | None]:
         return {"rule": self.rule, "article": self.article, "message": self.message, "field": self.field}

@@ -84,3 +84,15 @@ def article_of(rule_id: str) -> str:
         return RULES[rule_id].article
     except KeyError:
         raise KeyError(f"{rule_id} is not in the rules catalogue (docs/rules.md)") from None
+
+
+def localised_article(article: str) -> str:
+    """An article as a reader of the active language calls it: "terms art. 2.3.4" is "voorwaarden art.
+    2.3.4" in Dutch. The catalogue's own text (and the API's `article` field) stays as it is."""
+    from django.utils.translation import gettext
+
+    prefix = "terms art."
+    if article.startswith(prefix):
+        localised = gettext("terms art.")
+        return localised + article[len(prefix) :]
+    return article

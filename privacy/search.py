@@ -15,7 +15,9 @@ punctuation, do: "NL91 ABNA 0417 1643 00" finds "NL91ABNA0417164300", "06 1234 5
 "06-12345678". Short values (under 4 characters once compacted) are refused: they would match half the
 database and prove nothing.
 
-The search reads every row of every table: it is the privacy officer's tool and the erasure tests'
+On PostgreSQL the matching happens in the database, one scan per table; on the embedded SQLite of
+`make run` every text cell is read and compared here. The search reads every row of every table: it is
+the privacy officer's tool and the erasure tests'
 proof, not something to run inside a request. `python manage.py find_personal_data` runs it.
 """
 
@@ -75,13 +77,13 @@ def find_personal_data(needles: Iterable[str]) -> list[Finding]:
             raise ValueError(f"{needle!r} is too short to search for: it would match unrelated rows")
     if not needles:
         return []
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("the search reads PostgreSQL's catalogue; run it against PostgreSQL")
-    columns_by_table = _text_columns()
+    postgres = connection.vendor == "postgresql"
+    columns_by_table = _text_columns() if postgres else _sqlite_text_columns()
     fields = _fields_by_column()
     findings: list[Finding] = []
     for table, columns in sorted(columns_by_table.items()):
-        for row, column, text in _matching_cells(table, columns, needles):
+        cells = _matching_cells(table, columns, needles) if postgres else _all_cells(table, columns)
+        for row, column, text in cells:
             model, field, classification = fields.get((table, column), ("", "", ""))
             for needle in needles:
                 if needle.lower() in text.lower() or compact(needle) in compact(text):
@@ -109,6 +111,37 @@ def _text_columns() -> dict[str, list[str]]:
         for table, column in cursor.fetchall():
             result.setdefault(table, []).append(column)
         return result
+
+
+def _sqlite_text_columns() -> dict[str, list[str]]:
+    """The embedded default (`make run`, SQLite): every table's columns declared as text of some kind."""
+    result: dict[str, list[str]] = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            if table.startswith("sqlite_"):
+                continue
+            cursor.execute(f"PRAGMA table_info({connection.ops.quote_name(table)})")
+            columns = [name for _cid, name, kind, *_rest in cursor.fetchall() if _is_text(kind)]
+            if columns:
+                result[table] = columns
+    return result
+
+
+def _is_text(declared: str) -> bool:
+    declared = declared.lower()
+    return any(word in declared for word in ("char", "text", "json", "clob")) or declared in ("", "inet")
+
+
+def _all_cells(table: str, columns: list[str]):
+    """SQLite has no regexp_replace: read the (small, demo) table and let the caller compare."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        pk = _primary_key(cursor, table)
+        cursor.execute(f"SELECT {quote(pk) if pk else 'rowid'}, {', '.join(map(quote, columns))} FROM {quote(table)}")  # noqa: S608 - names from the catalogue, quoted
+        for row in cursor.fetchall():
+            for column, text in zip(columns, row[1:], strict=True):
+                if text is not None:
+                    yield str(row[0]), column, str(text)
 
 
 def _primary_key(cursor, table: str) -> str | None:

@@ -61,3 +61,16 @@ def test_the_travel_fixture_called_without_a_block_holds_the_clock_for_the_rest_
     with travel("2026-03-01"):
         assert clock.today() == date(2026, 3, 1)
     assert clock.today() == date(2026, 2, 1)  # the block ends back on the test's own day
+
+
+def test_a_refusal_names_its_article_in_the_readers_language():
+    from django.utils import translation
+
+    from flex.refusals import Refusal
+
+    refusal = Refusal(rule="REG-8", message="Too late.")
+    with translation.override("nl"):
+        assert str(refusal) == "Too late. (REG-8, voorwaarden art. 2.3.4)"
+    with translation.override("en"):
+        assert str(refusal) == "Too late. (REG-8, terms art. 2.3.4)"
+    assert refusal.as_problem()["article"] == "terms art. 2.3.4"  # the API's field stays the catalogue's

@@ -266,3 +266,9 @@ def test_make_run_seeds_quietly_and_a_seeded_applicant_withdraws_from_another_pr
     web = manage("shell", "-c", withdraw, **local)
     assert web.returncode == 0, web.stderr
     assert web.stdout.strip().splitlines()[-1] == "refunded"
+
+    # The privacy officer's search works on the embedded default too (PRIV-3): it finds the seeded
+    # subscriber's e-mail in the live tables, and says how the register classifies each column.
+    found = manage("find_personal_data", "--email", "joke@example.nl", **local)
+    assert found.returncode == 0, found.stderr
+    assert "accounts_subscriber.email" in found.stdout and "personal: contact" in found.stdout

@@ -31,7 +31,7 @@ from flex import clock
 from flex.audit.trail import Actor
 from flex.client_ip import client_ip
 from flex.refusals import Refused
-from flex.rulebook import article_of
+from flex.rulebook import article_of, localised_article
 
 SESSION_KEY = "signup_choice"
 STEPS = [
@@ -50,7 +50,7 @@ def _render(request, template: str, context: dict):
 def _show_refusal(form: forms.Form, refused: Refused) -> None:
     refusal = refused.refusal
     field = refusal.field if refusal.field in form.fields else None
-    form.add_error(field, f"{refusal.message} ({refusal.rule}, {refusal.article})")
+    form.add_error(field, str(refusal))
 
 
 def _addon_products():
@@ -349,7 +349,7 @@ def application_status(request, reference: str):
         "checks": list(application.checks.all()),
         "invoices": list(application.invoices.prefetch_related("lines").order_by("number")),
         "stage": selectors.application_stage(application),
-        "refusal_article": article_of(application.refusal_rule) if application.refusal_rule else "",
+        "refusal_article": localised_article(article_of(application.refusal_rule)) if application.refusal_rule else "",
     }
     return _render(request, "billing/signup/status.html", context)
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from sequences import get_next_value
 
@@ -44,16 +45,25 @@ def issue_prepayment_invoice(
     applicant pays before acceptance, for the application (linked to the subscription at acceptance)."""
     day = clock.today()
     rate = vat_rate_on(day)
-    fees = [(f"{plan.name} – monthly fee", plan.monthly_fee)]
-    for product in addons:
-        fees.append((f"Add-on {product} – monthly fee", selectors.price_on(product, day).addon_monthly_fee))
+    # An invoice is a document in the subscriber's language (PAY-8): its lines are written in it once.
+    subscriber = (subscription or application).subscriber
+    with translation.override(subscriber.language):
+        fees = [(_("%(plan)s – monthly fee") % {"plan": plan.name}, plan.monthly_fee)]
+        for product in addons:
+            fees.append(
+                (
+                    _("Add-on %(product)s – monthly fee") % {"product": product},
+                    selectors.price_on(product, day).addon_monthly_fee,
+                )
+            )
+        months = _("%(months)d months (minimum term)") % {"months": MINIMUM_TERM_MONTHS}
     lines = []
     for description, fee in fees:
         gross = to_money(fee * MINIMUM_TERM_MONTHS)
         net, vat = split_gross(gross, rate)
         lines.append(
             InvoiceLine(
-                description=f"{description} × {MINIMUM_TERM_MONTHS} months (minimum term)",
+                description=f"{description} × {months}",
                 quantity=MINIMUM_TERM_MONTHS,
                 unit_price=to_money(fee),
                 vat_rate=rate * 100,

@@ -132,4 +132,4 @@ def test_a_refused_transition_shows_its_rule_and_article(travel):
     page = client.get(reverse("admin:devices_deviceunit_change", args=[unit.pk])).content.decode()
     assert 'value="restock"' not in page
     response = client.post(reverse("admin:devices_deviceunit_transition", args=[unit.pk, "restock"]), follow=True)
-    assert "PLAN-1, terms art. 1.1.2, 3.1, 11" in response.content.decode()
+    assert "PLAN-1, voorwaarden art. 1.1.2, 3.1, 11" in response.content.decode()

@@ -297,3 +297,12 @@ def test_units_are_not_typed_in_by_hand_stock_arrives_through_the_warehouse_api(
     client = client_for(UserFactory(role=roles.ADMIN))
     assert client.get(reverse("admin:devices_deviceunit_add")).status_code == 403
     assert not DeviceUnit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_refused_admin_url_says_so_in_the_staff_members_language_with_a_way_back():
+    client = client_for(UserFactory(role=roles.WAREHOUSE))
+    response = client.get(reverse("admin:billing_invoice_changelist"))
+    assert response.status_code == 403
+    assert "Je rol staat dit niet toe. Er is niets veranderd." in response.text
+    assert reverse("admin:index") in response.text

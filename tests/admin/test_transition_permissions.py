@@ -106,7 +106,7 @@ def test_a_stale_tab_shows_the_change_page_with_the_rule_not_a_403(travel):
     assert response.redirect_chain[-1][0] == change
     text = response.content.decode()
     assert "is niet mogelijk: abonnement is nu opgezegd." in text  # the state it moved to, in Dutch
-    assert "(TERM-2, terms art. 7.1)" in text
+    assert "(TERM-2, voorwaarden art. 7.1)" in text
     assert AuditEvent.objects.filter(action="give_notice").count() == 1
 
 
@@ -117,7 +117,7 @@ def test_a_stale_unit_button_is_refused_by_its_rule_in_the_service():
         reverse("admin:devices_deviceunit_transition", args=[unit.pk, "write_off"]), follow=True
     )
     assert response.status_code == 200
-    assert "(INC-2, terms art. 6.4)" in response.content.decode()
+    assert "(INC-2, voorwaarden art. 6.4)" in response.content.decode()
     assert DeviceUnit.objects.get(pk=unit.pk).status == UnitStatus.IN_STOCK
 
 

@@ -54,3 +54,11 @@ def test_pay_8_switching_the_portal_to_english_switches_the_e_mail_too(signup):
     assert Subscriber.objects.get(pk=application.subscriber.pk).language == "en"
     client.post(reverse("set_language"), {"language": "xx", "next": reverse("portal:dashboard")})
     assert Subscriber.objects.get(pk=application.subscriber.pk).language == "en"
+
+
+def test_pay_8_the_invoice_lines_are_written_in_the_subscribers_language(signup):
+    with translation.override("nl"):
+        application, message = prepayment_invoice_mail(signup)
+    descriptions = list(application.invoices.get().lines.values_list("description", flat=True))
+    assert descriptions == ["Stereo – maandbedrag × 3 maanden (minimale looptijd)"]
+    assert descriptions[0] in message.body

@@ -45,7 +45,7 @@ def test_restock_refused_without_passed_inspection_plan_1():
     with pytest.raises(Refused) as refused:
         services.restock_unit(unit.pk, actor=warehouse)
     assert refused.value.refusal.rule == "PLAN-1"
-    assert "terms art. 1.1.2" in str(refused.value.refusal)
+    assert refused.value.refusal.article == "terms art. 1.1.2, 3.1, 11"
     assert DeviceUnit.objects.get(pk=unit.pk).status == UnitStatus.INSPECTING
 
 

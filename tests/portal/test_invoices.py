@@ -57,11 +57,13 @@ def test_invoices_page_pages_through_older_invoices(world, monkeypatch):
     assert newest in client.get(reverse("portal:invoices"), {"page": "x"}).text  # nonsense: the first page
 
 
-def test_dashboard_links_to_all_invoices_only_when_there_are_more(world, monkeypatch):
+def test_dashboard_shows_the_latest_invoices_and_links_to_all_of_them(world, monkeypatch):
     mine = refused(world, 1)
     client = logged_in(mine)
-    assert reverse("portal:invoices") not in client.get(reverse("portal:dashboard")).text
+    newest, oldest = numbers(mine)
+    dashboard = client.get(reverse("portal:dashboard")).text
+    assert reverse("portal:invoices") in dashboard and newest in dashboard and oldest in dashboard
     monkeypatch.setattr(views, "DASHBOARD_INVOICES", 1)
     dashboard = client.get(reverse("portal:dashboard")).text
-    newest, oldest = numbers(mine)
     assert reverse("portal:invoices") in dashboard and newest in dashboard and oldest not in dashboard
+    assert "Alle facturen" in dashboard

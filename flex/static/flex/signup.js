@@ -30,8 +30,8 @@
     const show = function () {
       const kind = document.querySelector("input[name=kind]:checked");
       const isOrganisation = kind && kind.value === "organisation";
-      person.forEach(function (name) { const el = document.getElementById("id_" + name); if (el) el.closest("p").hidden = isOrganisation; });
-      organisation.forEach(function (name) { const el = document.getElementById("id_" + name); if (el) el.closest("p").hidden = !isOrganisation; });
+      person.forEach(function (name) { const el = document.getElementById("id_" + name); if (el) el.closest("div").hidden = isOrganisation; });
+      organisation.forEach(function (name) { const el = document.getElementById("id_" + name); if (el) el.closest("div").hidden = !isOrganisation; });
     };
     kinds.forEach(function (input) { input.addEventListener("change", show); });
     show();

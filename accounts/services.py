@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
 from axes.models import AccessAttempt
@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts import rules
-from accounts.models import Address, Disclosure, Partner, Subscriber
+from accounts.models import Address, Disclosure, Partner, PartnerApiKey, Subscriber
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.refusals import Refusal, Refused
@@ -70,6 +70,15 @@ def report_move(
     return address
 
 
+def partner_for_code(code: str, *, kind: str, name: str = "") -> Partner:
+    """The partner row for a partner code, created on first use (with the code as its name unless one is
+    given). The one place a partner row comes into being: a disclosure to a partner (PRIV-1), the
+    warehouse or carrier the adapters talk to, and the demo data all meet the same row. An existing
+    row is returned as it is: its kind and code are fixed once made (the admin shows them read-only)."""
+    partner, _created = Partner.objects.get_or_create(code=code, defaults={"name": name or code, "kind": kind})
+    return partner
+
+
 def log_disclosure(
     partner_code: str, *, kind: str, subscriber: Subscriber | None, categories: list[str], purpose: str, reference: str
 ) -> Disclosure:
@@ -78,7 +87,7 @@ def log_disclosure(
     Call it in the transaction that sends, or before the call, so no disclosure goes unrecorded. A
     partner row that does not exist yet is created: a missing row must never lose a disclosure.
     """
-    partner, _created = Partner.objects.get_or_create(code=partner_code, defaults={"name": partner_code, "kind": kind})
+    partner = partner_for_code(partner_code, kind=kind)
     return Disclosure.objects.create(
         partner=partner,
         subscriber=subscriber,
@@ -144,3 +153,32 @@ def unlock_logins(attempt_ids: list[int], *, actor: Actor) -> int:
             if reset(ip=attempt.ip_address, username=attempt.username):
                 lifted += 1
     return lifted
+
+
+def issue_api_key(
+    partner_id: int, *, name: str, scopes: list[str], expiry_date: datetime | None, actor: Actor
+) -> tuple[PartnerApiKey, str]:
+    """An admin issues an API key to a partner. Returns the key row and the full key, which is shown
+    once and never stored (only its hash is); audited with the partner, the name and the scopes."""
+    with transaction.atomic(), history_context(actor, "issue_api_key"):
+        partner = Partner.objects.select_for_update().get(pk=partner_id)
+        key = PartnerApiKey(partner=partner, name=name, scopes=list(scopes), expiry_date=expiry_date)
+        raw = PartnerApiKey.objects.assign_key(key)
+        key.save()
+        # The event's target is the partner: a key's primary key (prefix and hash) is no short id.
+        record(actor, "issue_api_key", partner, reason=name, prefix=key.prefix, scopes=list(scopes))
+    return key, raw
+
+
+def revoke_api_keys(key_ids: list[str], *, actor: Actor) -> int:
+    """An admin revokes partner API keys: the next call with one gets 401. A key is revoked, never
+    deleted, so the requests it made keep their key. Returns how many were revoked now; audited."""
+    revoked = 0
+    with transaction.atomic(), history_context(actor, "revoke_api_key"):
+        keys = PartnerApiKey.objects.select_for_update().filter(pk__in=key_ids, revoked=False).order_by("pk")
+        for key in keys.select_related("partner"):
+            key.revoked = True
+            key.save(update_fields=["revoked"])
+            record(actor, "revoke_api_key", key.partner, reason=key.name, prefix=key.prefix)
+            revoked += 1
+    return revoked

@@ -35,6 +35,25 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    actions = ["issue_enrolment_code"]
+
+    def has_enrol_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_user")
+
+    @admin.action(description="Issue a second-factor enrolment code (shown once)", permissions=["enrol"])
+    def issue_enrolment_code(self, request, queryset):
+        for user in queryset.order_by("email"):
+            try:
+                code = services.issue_enrolment_code(user.pk, actor=Actor.of_user(request.user))
+            except ValueError as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _("Enrolment code for %(email)s: %(code)s. Give it to them in person or by phone; it works once.")
+                % {"email": user.email, "code": code},
+                messages.WARNING,
+            )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

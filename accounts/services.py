@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from axes.models import AccessAttempt
 from axes.utils import reset
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import rules
-from accounts.models import Address, Disclosure, Partner, PartnerApiKey, Subscriber
+from accounts.models import Address, Disclosure, Partner, PartnerApiKey, Subscriber, User
 from flex import clock
+from flex.audit.models import AuditEvent
 from flex.audit.trail import Actor, history_context, record
 from flex.refusals import Refusal, Refused
 
@@ -182,3 +187,48 @@ def revoke_api_keys(key_ids: list[str], *, actor: Actor) -> int:
             record(actor, "revoke_api_key", key.partner, reason=key.name, prefix=key.prefix)
             revoked += 1
     return revoked
+
+
+# The one-time code that lets a staff member enrol an authenticator: signed, for one user, valid for
+# ENROLMENT_CODE_MAX_AGE, and bound to the user's last redeemed code, so it stops working once used.
+ENROLMENT_CODE_SALT = "flex.second-factor-enrolment"
+ENROLMENT_CODE_MAX_AGE = timedelta(days=7)
+
+
+def _authenticator_mark(user_id: int) -> int:
+    """The user's last redeemed enrolment code, from the audit trail (never deleted, unlike devices)."""
+    redeemed = AuditEvent.objects.filter(
+        action="redeem_enrolment_code", target_type=ContentType.objects.get_for_model(User), target_id=str(user_id)
+    )
+    return redeemed.aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def issue_enrolment_code(user_id: int, *, actor: Actor) -> str:
+    """An admin lets a staff member enrol an authenticator: returns a one-time code to hand over in
+    person or by phone (shown once). Without it a password alone cannot claim the second factor.
+    Audited (without the code)."""
+    user = User.objects.get(pk=user_id)
+    if not (user.is_staff and user.is_active):
+        raise ValueError(f"{user} is not an active staff member")
+    code = signing.TimestampSigner(salt=ENROLMENT_CODE_SALT).sign(f"{user.pk}-{_authenticator_mark(user.pk)}")
+    record(actor, "issue_enrolment_code", user, reason="second-factor enrolment code issued")
+    return code
+
+
+def redeem_enrolment_code(user_id: int, code: str) -> TOTPDevice | None:
+    """The staff member enters the code an admin issued: a fresh, unconfirmed authenticator to scan,
+    or None when the code is wrong, someone else's, older than 7 days or used. Audited."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)  # two tabs redeeming at once: one wins
+        try:
+            value = signing.TimestampSigner(salt=ENROLMENT_CODE_SALT).unsign(
+                code.strip(), max_age=ENROLMENT_CODE_MAX_AGE
+            )
+        except signing.BadSignature:
+            return None
+        if value != f"{user.pk}-{_authenticator_mark(user.pk)}":
+            return None
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+        record(Actor.of_user(user), "redeem_enrolment_code", user, reason="second-factor enrolment code used")
+    return device

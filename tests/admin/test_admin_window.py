@@ -61,6 +61,7 @@ ALLOWED_ACTIONS = {
         ("billing.application", "retry_unavailable_checks"),
         ("axes.accessattempt", "unlock"),
         ("accounts.partnerapikey", "revoke"),
+        ("accounts.user", "issue_enrolment_code"),
     },
 }
 # The only fields any form lets a person change on an existing row: free text that carries no rule.

@@ -6,7 +6,9 @@ as a phone number), and every such save writes an audit event with the actor and
 Everything else changes through a button or action that calls a service (flex/transition_admin.py).
 Nothing is deleted from the admin, by anyone, superusers included: the books and the law need the
 rows, and a catalogue row is referenced by contracts. New rows are added only where `addable` says
-so: catalogue data whose new row changes no existing contract (a new plan version, a new dated price).
+so: catalogue data whose new row changes no existing contract (a new plan version, a new dated price);
+where a rule governs the new row (a price change, a terms version), the add form asks the rule first
+(`RefusalCheckingForm`, the refusal on its field) and the admin's save calls the service.
 """
 
 from __future__ import annotations

@@ -1,18 +1,28 @@
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
-from rest_framework_api_key.admin import APIKeyModelAdmin
+from django.utils.translation import gettext as _
+from rest_framework_api_key.models import APIKey
 
 from accounts import services
 from accounts.models import ADDRESS_REPORT_PERIOD, Address, IdempotentRequest, Partner, PartnerApiKey, Subscriber, User
-from flex.audit.trail import Actor
+from flex.audit.trail import Actor, record
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.window_admin import WindowAdmin
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Log-ins. Never deleted here: a subscriber leaves through erasure (PRIV-3, PRIV-6), which also
+    clears the history, and a staff member is made inactive. A subscriber's log-in e-mail is their
+    identity (PAY-8 mail goes there) and changes through the subscriber's own flows, so it is read-only
+    here, as are the staff flags of a subscriber's log-in; every save and every password set here is
+    written to the audit trail (field names only)."""
+
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_active", "groups"]
@@ -25,6 +35,54 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    actions = ["issue_enrolment_code"]
+
+    def has_enrol_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_user")
+
+    @admin.action(description="Issue a second-factor enrolment code (shown once)", permissions=["enrol"])
+    def issue_enrolment_code(self, request, queryset):
+        for user in queryset.order_by("email"):
+            try:
+                code = services.issue_enrolment_code(user.pk, actor=Actor.of_user(request.user))
+            except ValueError as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _("Enrolment code for %(email)s: %(code)s. Give it to them in person or by phone; it works once.")
+                % {"email": user.email, "code": code},
+                messages.WARNING,
+            )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and Subscriber.objects.filter(user=obj).exists():
+            readonly += ["email", "is_staff", "is_superuser", "groups", "user_permissions"]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        changed = sorted(name for name in form.changed_data if name not in ("password1", "password2"))
+        if not change:
+            changed = sorted({*changed, "password"})
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            # Field names only: the values (an e-mail, a hash) are kept by the row's own history.
+            record(Actor.of_user(request.user), "admin_change" if change else "admin_add", obj, fields=changed)
+
+    def user_change_password(self, request, id, form_url=""):
+        if Subscriber.objects.filter(user_id=id).exists():
+            # A subscriber sets their own password (portal password reset); staff never know it.
+            raise PermissionDenied
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                record(Actor.of_user(request.user), "admin_set_password", user, fields=["password"])
+        return response
 
 
 class AddressInline(RecordInline):
@@ -108,27 +166,98 @@ class AddressAdmin(WindowAdmin):
         return address.is_reported_late
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(RecordInline):
+    """A partner's keys, read-only: a key is issued and revoked on the Partner API keys page."""
+
     model = PartnerApiKey
-    extra = 0
     fields = ["name", "prefix", "scopes", "revoked", "expiry_date", "created"]
-    readonly_fields = ["prefix", "created"]
-    can_delete = False
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(WindowAdmin):
+    """A partner system. Its code is what tracking events and the partner configuration match on, its
+    kind decides what its API keys may reach: both are fixed once the row exists (it is created on
+    first use, accounts.services.partner_for_code). Only the display name is edited here, audited; a
+    partner is never deleted (its disclosures, shipments and keys refer to it)."""
+
     list_display = ["name", "code", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
     inlines = [ApiKeyInline]
+    editable_fields = ("name",)
+
+
+class IssueApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = PartnerApiKey
+        fields = ["partner", "name", "scopes", "expiry_date"]
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"]
+        if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+            raise forms.ValidationError(_('A list of scopes, e.g. ["units:read", "units:write"].'))
+        return scopes
 
 
 @admin.register(PartnerApiKey)
-class PartnerApiKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "partner", "scopes"]
+class PartnerApiKeyAdmin(admin.ModelAdmin):
+    """Partner API keys: issued here (the full key is shown once; only its hash is stored) and revoked
+    with the Revoke action; both audited. A key is never edited or deleted: revoking stops it, and the
+    requests it made keep pointing at it."""
+
+    list_display = ["prefix", "name", "partner", "scopes", "created", "expiry_date", "revoked"]
+    list_filter = ["revoked", "partner__kind"]
     list_select_related = ["partner"]
-    search_fields = [*APIKeyModelAdmin.search_fields, "partner__name"]
+    search_fields = ["name", "prefix", "partner__name"]
+    readonly_fields = ["prefix", "partner", "name", "scopes", "expiry_date", "revoked", "created"]
+    form = IssueApiKeyForm
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_fields(self, request, obj=None):
+        return list(IssueApiKeyForm.Meta.fields) if obj is None else self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_partnerapikey")
+
+    def save_model(self, request, obj, form, change):
+        key, raw = services.issue_api_key(
+            obj.partner_id,
+            name=obj.name,
+            scopes=obj.scopes,
+            expiry_date=obj.expiry_date,
+            actor=Actor.of_user(request.user),
+        )
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            _("The API key for %(name)s is: %(key)s. Store it somewhere safe: it is not shown again.")
+            % {"name": key.name, "key": raw},
+            messages.WARNING,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the service saved the key; it has no related rows
+
+    @admin.action(description="Revoke: the next call with these keys gets 401", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        revoked = services.revoke_api_keys(
+            list(queryset.values_list("pk", flat=True)), actor=Actor.of_user(request.user)
+        )
+        self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)
+
+
+# The plain key model of djangorestframework-api-key is not used (partners hold PartnerApiKey rows).
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
 
 
 @admin.register(IdempotentRequest)
@@ -147,7 +276,7 @@ for _axes_model in (AccessAttempt, AccessLog, AccessFailureLog):
 
 
 @admin.register(AccessAttempt)
-class LoginLockoutAdmin(admin.ModelAdmin):
+class LoginLockoutAdmin(RecordAdmin):
     list_display = ["username", "ip_address", "failures_since_start", "attempt_time", "path_info"]
     search_fields = ["username", "ip_address"]
     list_filter = ["attempt_time"]
@@ -155,15 +284,6 @@ class LoginLockoutAdmin(admin.ModelAdmin):
     fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "path_info"]
     readonly_fields = fields
     actions = ["unlock"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_unlock_permission(self, request) -> bool:
         return request.user.has_perm("axes.delete_accessattempt")

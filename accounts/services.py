@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from axes.models import AccessAttempt
 from axes.utils import reset
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import rules
-from accounts.models import Address, Disclosure, Partner, Subscriber
+from accounts.models import Address, Disclosure, Partner, PartnerApiKey, Subscriber, User
 from flex import clock
+from flex.audit.models import AuditEvent
 from flex.audit.trail import Actor, history_context, record
 from flex.refusals import Refusal, Refused
 
@@ -70,6 +75,15 @@ def report_move(
     return address
 
 
+def partner_for_code(code: str, *, kind: str, name: str = "") -> Partner:
+    """The partner row for a partner code, created on first use (with the code as its name unless one is
+    given). The one place a partner row comes into being: a disclosure to a partner (PRIV-1), the
+    warehouse or carrier the adapters talk to, and the demo data all meet the same row. An existing
+    row is returned as it is: its kind and code are fixed once made (the admin shows them read-only)."""
+    partner, _created = Partner.objects.get_or_create(code=code, defaults={"name": name or code, "kind": kind})
+    return partner
+
+
 def log_disclosure(
     partner_code: str, *, kind: str, subscriber: Subscriber | None, categories: list[str], purpose: str, reference: str
 ) -> Disclosure:
@@ -78,7 +92,7 @@ def log_disclosure(
     Call it in the transaction that sends, or before the call, so no disclosure goes unrecorded. A
     partner row that does not exist yet is created: a missing row must never lose a disclosure.
     """
-    partner, _created = Partner.objects.get_or_create(code=partner_code, defaults={"name": partner_code, "kind": kind})
+    partner = partner_for_code(partner_code, kind=kind)
     return Disclosure.objects.create(
         partner=partner,
         subscriber=subscriber,
@@ -144,3 +158,77 @@ def unlock_logins(attempt_ids: list[int], *, actor: Actor) -> int:
             if reset(ip=attempt.ip_address, username=attempt.username):
                 lifted += 1
     return lifted
+
+
+def issue_api_key(
+    partner_id: int, *, name: str, scopes: list[str], expiry_date: datetime | None, actor: Actor
+) -> tuple[PartnerApiKey, str]:
+    """An admin issues an API key to a partner. Returns the key row and the full key, which is shown
+    once and never stored (only its hash is); audited with the partner, the name and the scopes."""
+    with transaction.atomic(), history_context(actor, "issue_api_key"):
+        partner = Partner.objects.select_for_update().get(pk=partner_id)
+        key = PartnerApiKey(partner=partner, name=name, scopes=list(scopes), expiry_date=expiry_date)
+        raw = PartnerApiKey.objects.assign_key(key)
+        key.save()
+        # The event's target is the partner: a key's primary key (prefix and hash) is no short id.
+        record(actor, "issue_api_key", partner, reason=name, prefix=key.prefix, scopes=list(scopes))
+    return key, raw
+
+
+def revoke_api_keys(key_ids: list[str], *, actor: Actor) -> int:
+    """An admin revokes partner API keys: the next call with one gets 401. A key is revoked, never
+    deleted, so the requests it made keep their key. Returns how many were revoked now; audited."""
+    revoked = 0
+    with transaction.atomic(), history_context(actor, "revoke_api_key"):
+        keys = PartnerApiKey.objects.select_for_update().filter(pk__in=key_ids, revoked=False).order_by("pk")
+        for key in keys.select_related("partner"):
+            key.revoked = True
+            key.save(update_fields=["revoked"])
+            record(actor, "revoke_api_key", key.partner, reason=key.name, prefix=key.prefix)
+            revoked += 1
+    return revoked
+
+
+# The one-time code that lets a staff member enrol an authenticator: signed, for one user, valid for
+# ENROLMENT_CODE_MAX_AGE, and bound to the user's last redeemed code, so it stops working once used.
+ENROLMENT_CODE_SALT = "flex.second-factor-enrolment"
+ENROLMENT_CODE_MAX_AGE = timedelta(days=7)
+
+
+def _authenticator_mark(user_id: int) -> int:
+    """The user's last redeemed enrolment code, from the audit trail (never deleted, unlike devices)."""
+    redeemed = AuditEvent.objects.filter(
+        action="redeem_enrolment_code", target_type=ContentType.objects.get_for_model(User), target_id=str(user_id)
+    )
+    return redeemed.aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def issue_enrolment_code(user_id: int, *, actor: Actor) -> str:
+    """An admin lets a staff member enrol an authenticator: returns a one-time code to hand over in
+    person or by phone (shown once). Without it a password alone cannot claim the second factor.
+    Audited (without the code)."""
+    user = User.objects.get(pk=user_id)
+    if not (user.is_staff and user.is_active):
+        raise ValueError(f"{user} is not an active staff member")
+    code = signing.TimestampSigner(salt=ENROLMENT_CODE_SALT).sign(f"{user.pk}-{_authenticator_mark(user.pk)}")
+    record(actor, "issue_enrolment_code", user, reason="second-factor enrolment code issued")
+    return code
+
+
+def redeem_enrolment_code(user_id: int, code: str) -> TOTPDevice | None:
+    """The staff member enters the code an admin issued: a fresh, unconfirmed authenticator to scan,
+    or None when the code is wrong, someone else's, older than 7 days or used. Audited."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)  # two tabs redeeming at once: one wins
+        try:
+            value = signing.TimestampSigner(salt=ENROLMENT_CODE_SALT).unsign(
+                code.strip(), max_age=ENROLMENT_CODE_MAX_AGE
+            )
+        except signing.BadSignature:
+            return None
+        if value != f"{user.pk}-{_authenticator_mark(user.pk)}":
+            return None
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+        record(Actor.of_user(user), "redeem_enrolment_code", user, reason="second-factor enrolment code used")
+    return device

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from sequences.models import Sequence
 
 from billing import services
@@ -18,9 +19,11 @@ from billing.models import (
     TerminationGround,
     TermsVersion,
 )
+from billing.services import terms
+from flex.audit.trail import Actor
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.transition_admin import TransitionAdminMixin
-from flex.window_admin import WindowAdmin
+from flex.window_admin import RefusalCheckingForm, WindowAdmin
 
 
 class AddOnInline(RecordInline):
@@ -238,8 +241,6 @@ class ApplicationAdmin(TransitionAdminMixin):
 
     @admin.action(description="Run unavailable checks again", permissions=["review"])
     def retry_unavailable_checks(self, request, queryset):
-        from flex.audit.trail import Actor
-
         count = sum(
             services.retry_checks(pk, actor=Actor.of_user(request.user)) for pk in queryset.values_list("pk", flat=True)
         )
@@ -249,14 +250,37 @@ class ApplicationAdmin(TransitionAdminMixin):
         return request.user.has_perm("billing.review_application")
 
 
+class TermsVersionForm(RefusalCheckingForm):
+    class Meta:
+        model = TermsVersion
+        fields = ["version", "title", "url", "in_force_from"]
+
+    def refusal(self):
+        return terms.terms_refusal(self.cleaned_data["in_force_from"])
+
+
 @admin.register(TermsVersion)
 class TermsVersionAdmin(WindowAdmin):
-    """A new terms version is added as a row (REG-2 records which one an applicant accepted); a
-    published version is never rewritten."""
+    """A new terms version is published here through `billing.services.terms.publish_terms` (REG-2
+    records which one an applicant accepted): after the first, it comes into force at least 30 days
+    after it is published (PAY-7, PRIV-10). A published version is never rewritten."""
 
     list_display = ["version", "title", "in_force_from", "url"]
     ordering = ["-in_force_from"]
     addable = True
+    form = TermsVersionForm
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        data = form.cleaned_data
+        obj.pk = terms.publish_terms(
+            version=data["version"],
+            title=data["title"],
+            url=data["url"],
+            in_force_from=data["in_force_from"],
+            actor=Actor.of_user(request.user),
+        ).pk
 
 
 @admin.register(RefusalRecord)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from billing.choices import RefusalReason
+from devices.rules import CHANGE_NOTICE_DAYS
 from flex import clock
 from flex.refusals import Refusal
 
@@ -276,3 +277,30 @@ def identity_transaction_refusal(*, started_for: str, application_reference: str
             "Verify your identity again from this application."
         ),
     )
+
+
+def terms_version_refusal(in_force_from: date, today: date, *, replaces_version: bool) -> Refusal | None:
+    """PAY-7 (terms art. 12.1): any change to the terms is announced at least 30 days before it binds
+    the subscriber; the terms carry the privacy provisions too (art. 9), whose material changes are
+    announced before they take effect (PRIV-10), which the same 30 days cover. The first version
+    replaces nothing and may apply from today; no version comes into force in the past (an applicant
+    accepted the version then in force, REG-2)."""
+    if in_force_from < today:
+        return Refusal(
+            rule="PAY-7",
+            field="in_force_from",
+            message=_("A terms version cannot come into force in the past (%(day)s).")
+            % {"day": f"{in_force_from:%d-%m-%Y}"},
+        )
+    earliest = today + timedelta(days=CHANGE_NOTICE_DAYS)
+    if replaces_version and in_force_from < earliest:
+        return Refusal(
+            rule="PAY-7",
+            field="in_force_from",
+            message=_(
+                "New terms are announced at least %(days)d days before they bind subscribers (privacy changes "
+                "included, PRIV-10); the earliest day they can come into force is %(earliest)s."
+            )
+            % {"days": CHANGE_NOTICE_DAYS, "earliest": f"{earliest:%d-%m-%Y}"},
+        )
+    return None

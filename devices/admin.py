@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
-from devices import services
+from devices import prices, services
 from devices.models import (
     DeviceUnit,
     Plan,
@@ -21,12 +21,38 @@ from flex.audit.trail import Actor
 from flex.records_admin import RecordInline
 from flex.refusals import Refusal, Refused
 from flex.transition_admin import TransitionAdminMixin
-from flex.window_admin import WindowAdmin, WindowInline
+from flex.window_admin import RefusalCheckingForm, WindowAdmin, WindowInline
+
+
+class ProductPriceForm(RefusalCheckingForm):
+    class Meta:
+        model = ProductPrice
+        fields = ["product", "valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"]
+
+    def refusal(self):
+        product = self.cleaned_data.get("product") or getattr(self.instance, "product", None)
+        return prices.price_refusal(product, self.cleaned_data["valid_from"])
+
+
+def add_price_from(form, product_id: int, actor: Actor) -> ProductPrice:
+    data = form.cleaned_data
+    return prices.add_price(
+        product_id,
+        valid_from=data["valid_from"],
+        webshop_price=data["webshop_price"],
+        recommended_retail_price=data["recommended_retail_price"],
+        addon_monthly_fee=data.get("addon_monthly_fee"),
+        actor=actor,
+    )
 
 
 class ProductPriceInline(WindowInline):
+    """A new product's first price (any later price is added on the product prices page, PAY-6/7)."""
+
     model = ProductPrice
+    form = ProductPriceForm
     fields = ["valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"]
+    max_num = 1
 
 
 @admin.register(Product)
@@ -41,16 +67,31 @@ class ProductAdmin(WindowAdmin):
     addable = True
     editable_fields = ("name", "colour")
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductPrice:
+            return super().save_formset(request, form, formset, change)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []  # for the change log
+        for price_form in formset.forms:
+            if price_form.has_changed() and not price_form.instance.pk:
+                formset.new_objects.append(add_price_from(price_form, form.instance.pk, Actor.of_user(request.user)))
+
 
 @admin.register(ProductPrice)
 class ProductPriceAdmin(WindowAdmin):
-    """A price in force from a date (PAY-6): a change is a new row, an existing row is history."""
+    """A price in force from a date (PAY-6): a change is a new row from the first day of a month at
+    least 30 days ahead (PAY-7), added through `devices.prices.add_price`; an existing row is history."""
 
     list_display = ["product", "valid_from", "webshop_price", "recommended_retail_price", "addon_monthly_fee"]
     list_filter = ["valid_from"]
     search_fields = ["product__name", "product__sku"]
     list_select_related = ["product"]
     addable = True
+    form = ProductPriceForm
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            raise PermissionDenied
+        obj.pk = add_price_from(form, form.cleaned_data["product"].pk, Actor.of_user(request.user)).pk
 
 
 class PlanItemInline(WindowInline):

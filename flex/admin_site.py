@@ -2,8 +2,10 @@
 
 Staff need it in production and the admin role always (`accounts.login_security.needs_second_factor`).
 A staff member who has an authenticator enters its code on the log-in form with the password; one who
-must have one but has none yet logs in with the password and is sent to enrol (scan the QR code, enter
-a code) before any admin page opens. A session that logged in elsewhere (the portal's log-in) with the
+must have one but has none yet logs in with the password and is sent to enrol before any admin page
+opens: first the one-time enrolment code an administrator issued (so whoever holds the password alone
+cannot claim the second factor), then the QR code and one code from the app. In sandbox mode the
+enrolment code is not asked for. A session that logged in elsewhere (the portal's log-in) with the
 password alone never opens the admin.
 """
 
@@ -14,6 +16,7 @@ from base64 import b32encode
 import qrcode
 import qrcode.image.svg
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,6 +32,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.login_security import needs_second_factor
+from accounts.services import redeem_enrolment_code
 from flex.audit.trail import Actor, record
 
 
@@ -64,6 +68,16 @@ class EnrolForm(forms.Form):
     otp_token = forms.CharField(label=_("Code from your authenticator app"), max_length=16)
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(label=_("Enrolment code from an administrator"), max_length=200)
+    error_messages = {
+        "invalid": _("That enrolment code is wrong or was used already; ask an administrator for a new one."),
+    }
+
+
+ENROLMENT_SESSION_KEY = "flex_enrolment_device"
+
+
 class FlexAdminSite(admin.AdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/flex/login.html"
@@ -89,6 +103,26 @@ class FlexAdminSite(admin.AdminSite):
     def get_urls(self):
         return [path("second-factor/", self.second_factor, name="second_factor"), *super().get_urls()]
 
+    def _start_enrolment(self, request: HttpRequest, user) -> TOTPDevice:
+        """A fresh key for this session only: a key shown before the enrolment code was given could be
+        copied by whoever held the password."""
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+        request.session[ENROLMENT_SESSION_KEY] = device.pk
+        return device
+
+    def _enrolment_code(self, request: HttpRequest, user) -> HttpResponse:
+        """Before any key is shown: the one-time code an admin issued (Users → action "Issue a
+        second-factor enrolment code"), so the password alone cannot claim the second factor."""
+        form = EnrolmentCodeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if device := redeem_enrolment_code(user.pk, form.cleaned_data["enrolment_code"]):
+                request.session[ENROLMENT_SESSION_KEY] = device.pk
+                return HttpResponseRedirect(reverse("admin:second_factor"))
+            form.add_error("enrolment_code", EnrolmentCodeForm.error_messages["invalid"])
+        context = {**self.each_context(request), "title": _("Set up your second factor"), "code_form": form}
+        return render(request, "admin/flex/second_factor.html", context)
+
     @method_decorator([never_cache, csrf_protect])
     def second_factor(self, request: HttpRequest) -> HttpResponse:
         """Enrol an authenticator: the QR code (and its key for typing in), then one code to confirm."""
@@ -97,14 +131,19 @@ class FlexAdminSite(admin.AdminSite):
             return HttpResponseRedirect(reverse("admin:login"))
         if user.is_verified() or any(True for _device in devices_for_user(user, confirmed=True)):
             return HttpResponseRedirect(reverse("admin:index"))
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        device = TOTPDevice.objects.filter(
+            pk=request.session.get(ENROLMENT_SESSION_KEY) or 0, user=user, confirmed=False
+        ).first()
+        if device is None and settings.FLEX_SANDBOX:
+            device = self._start_enrolment(request, user)  # the demo: no admin to hand out a code
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=False)
+            return self._enrolment_code(request, user)
         form = EnrolForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             if device.verify_token(form.cleaned_data["otp_token"].strip()):
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
+                request.session.pop(ENROLMENT_SESSION_KEY, None)
                 otp_login(request, device)
                 record(Actor.of_user(user), "enrol_second_factor", user, reason="TOTP authenticator confirmed")
                 return HttpResponseRedirect(reverse("admin:index"))

@@ -6,15 +6,20 @@ as a phone number), and every such save writes an audit event with the actor and
 Everything else changes through a button or action that calls a service (flex/transition_admin.py).
 Nothing is deleted from the admin, by anyone, superusers included: the books and the law need the
 rows, and a catalogue row is referenced by contracts. New rows are added only where `addable` says
-so: catalogue data whose new row changes no existing contract (a new plan version, a new dated price).
+so: catalogue data whose new row changes no existing contract (a new plan version, a new dated price);
+where a rule governs the new row (a price change, a terms version), the add form asks the rule first
+(`RefusalCheckingForm`, the refusal on its field) and the admin's save calls the service.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db import transaction
+from django.http import HttpResponseRedirect
 
 from flex.audit.trail import Actor, record
+from flex.refusals import Refusal, Refused
 
 
 def every_field(model) -> list[str]:
@@ -44,6 +49,15 @@ class WindowAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A service that adds the row may still refuse what the form's check let through (another
+        # person added a row in between): its refusal is shown, nothing is written.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except Refused as refused:
+            self.message_user(request, str(refused.refusal), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
         changed = sorted(form.changed_data)
@@ -76,3 +90,17 @@ class WindowInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RefusalCheckingForm(forms.ModelForm):
+    """An add form that asks the service's rule before anything is written and shows a refusal on the
+    field it names (with its rule id and article), as the portal does."""
+
+    def refusal(self) -> Refusal | None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and (refusal := self.refusal()):
+            self.add_error(refusal.field if refusal.field in self.fields else None, str(refusal))
+        return cleaned

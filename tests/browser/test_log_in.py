@@ -78,3 +78,29 @@ def test_the_admin_enrols_an_authenticator_by_qr_code_and_logs_in_with_it(live_s
     page.get_by_label("Code uit je authenticator-app").fill(f"{TOTP(b32decode(key)).token():06d}")
     page.get_by_role("button", name="Bevestigen").click()
     expect(page.get_by_role("link", name="Abonnementen").first).to_be_visible()
+
+
+def test_the_warehouse_records_an_inspection_on_the_unit_page_under_the_content_security_policy(live_server, page):
+    """The unit page with its inspection panel: nothing on it is blocked by the CSP (no inline styles)."""
+    from devices.models import UnitStatus
+
+    unit = DeviceUnitFactory(serial_number="SN-ERA-0007")
+    for step in ("reserve", "ship", "deliver", "start_return", "receive", "start_inspection"):
+        getattr(unit, step)()
+    unit.save()
+    assert unit.status == UnitStatus.INSPECTING
+    clerk = UserFactory(role=roles.WAREHOUSE)
+    authenticator = TOTPDevice.objects.create(user=clerk, name="phone")
+
+    page.goto(f"{live_server.url}/admin/devices/deviceunit/{unit.pk}/change/")
+    page.get_by_label("E-mail").fill(clerk.email)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_label("Code uit je authenticator-app").fill(f"{TOTP(authenticator.bin_key).token():06d}")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("heading", name="Inspectie: leg het oordeel vast (TERM-9)")).to_be_visible()
+    assert page.locator(".inspection").evaluate("e => getComputedStyle(e).paddingTop") == "12px"
+    page.get_by_label("getest, gereinigd en compleet").check()
+    page.get_by_role("button", name="Inspectie vastleggen").click()
+    expect(page.locator(".messagelist")).to_be_visible()
+    unit.refresh_from_db()
+    assert unit.inspection_passed is True

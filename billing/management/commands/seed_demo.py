@@ -17,7 +17,8 @@ from rest_framework_api_key.crypto import concatenate
 
 from accounts import roles
 from accounts.login_security import needs_second_factor
-from accounts.models import Partner, PartnerApiKey, User
+from accounts.models import PartnerApiKey, User
+from accounts.services import partner_for_code
 from billing import services
 from billing.models import Subscription, TermsVersion
 from devices.models import DeviceUnit, Plan, PlanItem, Product, ProductPrice
@@ -213,7 +214,7 @@ class Command(BaseCommand):
 
     def partners(self):
         for code, name, kind, key, scopes in PARTNERS:
-            partner, _ = Partner.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+            partner = partner_for_code(code, kind=kind, name=name)
             prefix = key.partition(".")[0]
             if not PartnerApiKey.objects.filter(prefix=prefix).exists():
                 hashed = PartnerApiKey.objects.key_generator.hash(key)
@@ -226,7 +227,7 @@ class Command(BaseCommand):
                     scopes=scopes,
                 )
         for code, name, kind in CALLED_PARTNERS:
-            Partner.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})
+            partner_for_code(code, kind=kind, name=name)
 
     def terms(self):
         TermsVersion.objects.get_or_create(

@@ -8,6 +8,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from accounts import roles
 from devices import services
@@ -17,6 +18,12 @@ from flex.audit.trail import Actor
 from tests.factories import AddressFactory, DeviceUnitFactory, PartnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,13 @@ def stock_up(plans) -> None:
     warehouse = Actor.partner("warehouse")
     for sku, quantity in sorted(demand.items()):
         serials = [f"BENCH-{sku}-{n:06d}" for n in range(quantity)]
-        device_services.register_stock(sku=sku, serial_numbers=serials, condition="new", actor=warehouse)
+        device_services.register_stock(
+            sku=sku,
+            serial_numbers=serials,
+            condition="new",
+            actor=warehouse,
+            warehouse=device_services.configured_partner("warehouse"),
+        )
 
 
 def main() -> None:

@@ -413,7 +413,17 @@ class TrackingCode(models.TextChoices):
 class TrackingEvent(models.Model):
     """A tracking message from the carrier (or warehouse) about a shipment, kept once per partner event id."""
 
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.CASCADE,
+        related_name="tracking_events",
+        null=True,
+        blank=True,
+        help_text=_("Empty while held: the reference is not (yet) a shipment handed to this carrier."),
+    )
+    reference = models.CharField(
+        _("reference"), max_length=20, help_text=_("The shipment reference the carrier named.")
+    )
     source = models.CharField(_("source"), max_length=40, help_text=_("The partner's code."))
     event_id = models.CharField(_("event id"), max_length=100)
     code = models.CharField(_("code"), max_length=40, choices=TrackingCode.choices)
@@ -426,6 +436,11 @@ class TrackingEvent(models.Model):
         verbose_name_plural = _("tracking events")
         ordering = ["occurred_at", "id"]
         constraints = [models.UniqueConstraint(fields=["source", "event_id"], name="partner_event_counted_once")]
+        indexes = [
+            models.Index(
+                fields=["reference", "source"], condition=models.Q(shipment__isnull=True), name="held_tracking_event"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -74,11 +74,18 @@ def inspection_passed(unit: DeviceUnit) -> Refusal | None:
 
 
 def reported_time_refusal(
-    field: str, moment: datetime, *, now: datetime, allowed_skew: timedelta, not_before: datetime, earlier_step: str
+    field: str,
+    moment: datetime,
+    *,
+    now: datetime,
+    allowed_skew: timedelta,
+    not_before: datetime | None,
+    earlier_step: str,
 ) -> Refusal | None:
     """PLAN-6 (terms art. 3.6): a partner reports a shipping step when it happened. A time in the future
     (beyond the allowed clock difference between our clocks) or before the step it follows cannot be
-    true, and would move the subscription's start date (TERM-1) with it."""
+    true, and would move the subscription's start date (TERM-1) with it. `not_before` None: no earlier
+    step is known (a held tracking event)."""
     if moment > now + allowed_skew:
         return Refusal(
             rule="PLAN-6",
@@ -86,7 +93,7 @@ def reported_time_refusal(
             message=_("%(field)s %(moment)s lies in the future; report a step once it has happened.")
             % {"field": field, "moment": moment.isoformat()},
         )
-    if moment < not_before:
+    if not_before is not None and moment < not_before:
         return Refusal(
             rule="PLAN-6",
             field=field,

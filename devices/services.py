@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from accounts.models import Address, Partner, PartnerKind, Subscriber
-from accounts.services import disclose_to, log_disclosure
+from accounts.services import disclose_to, log_disclosure, partner_for_code
 from devices import rules, signals
 from devices.models import (
     DeviceUnit,
@@ -35,20 +34,19 @@ from flex.refusals import Refusal, Refused
 def configured_partner(kind: str) -> Partner:
     """The partner row of the warehouse or carrier the adapters talk to (created on first use, as a
     disclosure to it would be)."""
-    code = settings.FLEX_PARTNERS[kind].partner_code
-    partner, _created = Partner.objects.get_or_create(code=code, defaults={"name": code, "kind": kind})
-    return partner
+    return partner_for_code(settings.FLEX_PARTNERS[kind].partner_code, kind=kind)
 
 
 def register_stock(
-    *, sku: str, serial_numbers: list[str], condition: str, actor: Actor, warehouse: Partner | None = None
+    *, sku: str, serial_numbers: list[str], condition: str, actor: Actor, warehouse: Partner
 ) -> list[DeviceUnit]:
     """The warehouse reports units arriving in stock (PLAN-1: every unit stays company property).
 
-    The units belong to the warehouse that reports them (the configured one when none is named).
-    All or nothing: one unknown product or an already registered serial refuses the whole delivery.
+    The units belong to the warehouse that reports them; only a warehouse partner registers stock
+    (`PermissionDenied` otherwise). All or nothing: one unknown product or an already registered serial
+    refuses the whole delivery.
     """
-    warehouse = warehouse or configured_partner(PartnerKind.WAREHOUSE)
+    _require_kind(warehouse, PartnerKind.WAREHOUSE, _("Only a warehouse partner registers stock."))
     product = Product.objects.filter(sku=sku).first()
     if product is None:
         raise Refused(
@@ -138,12 +136,13 @@ def report_unit_lost(unit_id: int, *, actor: Actor, reason: str = "") -> DeviceU
     return transition_and_save(DeviceUnit, unit_id, "report_lost", actor=actor, reason=reason)
 
 
-def reserve_units(demand: Counter[int], *, allows_refurbished: bool) -> list[DeviceUnit] | None:
+def reserve_units(demand: Counter[int], *, allows_refurbished: bool, actor: Actor) -> list[DeviceUnit] | None:
     """Reserve `demand` (product id -> quantity) from stock, all or nothing (PLAN-2); None when short.
 
     Runs in the caller's transaction. Units are taken with `FOR UPDATE SKIP LOCKED`, so two concurrent
     allocations never get the same unit: the second one sees the first one's units as gone. Refurbished
-    units go first where the plan allows them (terms art. 1.1.2), then the longest in stock.
+    units go first where the plan allows them (terms art. 1.1.2), then the longest in stock. A staff
+    actor needs the permission to allocate units (`PermissionDenied`).
     """
     taken: list[DeviceUnit] = []
     for product_id, quantity in sorted(demand.items()):
@@ -159,7 +158,7 @@ def reserve_units(demand: Counter[int], *, allows_refurbished: bool) -> list[Dev
         taken.extend(units)
     now = clock.now()
     for unit in taken:
-        perform(unit, "reserve")
+        perform(unit, "reserve", user=staff_of(actor))
         unit.status_changed_at = now
     DeviceUnit.objects.bulk_update(taken, ["status", "status_changed_at"])
     return taken
@@ -243,7 +242,7 @@ def confirm_shipped(
     tracking_code: str,
     shipped_at: datetime,
     actor: Actor,
-    warehouse: Partner | None = None,
+    warehouse: Partner,
 ) -> Shipment:
     """The warehouse confirms it shipped the order with these serials (REG-7 was met at allocation).
 
@@ -252,11 +251,12 @@ def confirm_shipped(
     shipment is bound to it, so only that carrier's tracking events count (PLAN-6). The serials must be
     exactly the reserved ones (PLAN-2: the subscriber gets the allocated units). `shipped_at` may not lie
     in the future nor before the order, nor after a delivery the carrier already reported (PLAN-6).
-    A repeated confirmation with the same serials changes nothing; carrier events that arrived first
-    are applied now.
+    A repeated confirmation with the same serials changes nothing; the named carrier's events held for
+    this reference since the order are bound to the shipment and applied now.
     """
+    _require_kind(warehouse, PartnerKind.WAREHOUSE, _("Only a warehouse partner confirms shipping."))
     with transaction.atomic(), history_context(actor, "confirm_shipped"):
-        shipment = _locked_shipment(reference, warehouse=warehouse or configured_partner(PartnerKind.WAREHOUSE))
+        shipment = _locked_shipment(reference, warehouse=warehouse)
         units = list(shipment.units.select_for_update().order_by("id"))
         expected = {u.serial_number for u in units}
         given = {s.strip().upper() for s in serial_numbers}
@@ -285,11 +285,14 @@ def confirm_shipped(
             earlier_step=_("the order"),
         ):
             raise Refused(refusal)
-        first_delivery = (
-            shipment.tracking_events.filter(source=carrier_partner.code, code=TrackingCode.DELIVERED)
-            .order_by("occurred_at")
-            .first()
+        # Events the named carrier sent before this confirmation were held; those since the order are its.
+        held = TrackingEvent.objects.select_for_update().filter(
+            shipment__isnull=True,
+            source=carrier_partner.code,
+            reference=shipment.reference,
+            occurred_at__gte=shipment.requested_at or shipment.created_at,
         )
+        first_delivery = held.filter(code=TrackingCode.DELIVERED).order_by("occurred_at").first()
         if first_delivery is not None and first_delivery.occurred_at < shipped_at:
             raise Refused(
                 Refusal(
@@ -301,6 +304,7 @@ def confirm_shipped(
             )
         now = clock.now()
         perform(shipment, "ship", carrier_partner, tracking_code, shipped_at, user=staff_of(actor))
+        held.update(shipment=shipment)
         shipment.status_changed_at = now
         shipment.save()
         for unit in units:
@@ -326,21 +330,25 @@ def confirm_shipped(
 def record_tracking_event(
     reference: str,
     *,
-    source: str,
+    carrier: Partner,
     event_id: str,
     code: str,
     occurred_at: datetime,
     actor: Actor,
-    carrier: Partner | None = None,
 ) -> TrackingEvent:
-    """A carrier's tracking event (PLAN-6).
+    """A carrier's tracking event (PLAN-6); only a carrier partner reports them (`PermissionDenied`).
 
-    Only the carrier the shipment was handed to may report on it; before the warehouse's confirmation
-    names a carrier, an event is kept waiting and counts only if the confirmation names its sender.
-    Counted once per event id: the same id for another event is refused (PLAN-6, field event_id).
-    The time may not lie in the future nor before the order, and a delivery not before the shipping.
-    A delivered shipment stays delivered.
+    On a shipment handed to this carrier the event is recorded and applied: its time may not lie in
+    the future nor before the order, and a delivery not before the shipping; a delivered shipment stays
+    delivered. Any other reference - unknown, not yet shipped, or handed to another carrier - gets one
+    and the same answer: the event is held (`shipment` stays None) and nothing about a shipment is
+    read into the answer or its checks (only "not in the future"), so a carrier learns nothing of a
+    shipment it does not own. When the warehouse's confirmation names this carrier, its events held
+    for that reference since the order are bound and applied then (a delivered event that arrived
+    first waits for the confirmation). Counted once per event id: the same id for another event is
+    refused (PLAN-6, field event_id).
     """
+    _require_kind(carrier, PartnerKind.CARRIER, _("Only a carrier partner reports tracking events."))
     if code not in TrackingCode.values:
         raise Refused(
             Refusal(
@@ -350,27 +358,46 @@ def record_tracking_event(
                 % {"code": code, "codes": ", ".join(TrackingCode.values)},
             )
         )
-    carrier = carrier or configured_partner(PartnerKind.CARRIER)
+    if len(reference) > Shipment._meta.get_field("reference").max_length:
+        raise Refused(
+            Refusal(
+                rule="PLAN-6",
+                field="reference",
+                message=_("%(reference)s is not a shipment reference.") % {"reference": reference[:40]},
+            )
+        )
+    source = carrier.code
     try:
         with transaction.atomic(), history_context(actor, "record_tracking_event"):
-            shipment = _locked_shipment(reference, carrier=carrier)
-            earlier = TrackingEvent.objects.filter(source=source, event_id=event_id).select_related("shipment").first()
+            # Locked whoever it is bound to, so a confirmation naming this carrier cannot slip between
+            # our look and our insert and leave the event held for ever.
+            shipment = (
+                Shipment.objects.select_for_update(of=("self",))
+                .select_related("subscriber", "carrier_partner")
+                .filter(reference=reference)
+                .first()
+            )
+            if shipment is not None and shipment.carrier_partner_id != carrier.pk:
+                shipment = None  # not this carrier's: held, the same answer as for an unknown reference
+            earlier = TrackingEvent.objects.filter(source=source, event_id=event_id).first()
             if earlier is not None:
-                return _same_event_or_refuse(earlier, shipment.reference, code, occurred_at)
+                return _same_event_or_refuse(earlier, reference, code, occurred_at)
             if refusal := _tracking_time_refusal(shipment, code, occurred_at):
                 raise Refused(refusal)
             event = TrackingEvent.objects.create(
                 shipment=shipment,
+                reference=reference,
                 source=source,
                 event_id=event_id,
                 code=code,
                 occurred_at=occurred_at,
                 received_at=clock.now(),
             )
-            _apply_events(shipment, actor)
+            if shipment is not None:
+                _apply_events(shipment, actor)
     except IntegrityError:
         # The same event id was recorded by a concurrent delivery of this message.
-        earlier = TrackingEvent.objects.select_related("shipment").get(source=source, event_id=event_id)
+        earlier = TrackingEvent.objects.get(source=source, event_id=event_id)
         return _same_event_or_refuse(earlier, reference, code, occurred_at)
     event.refresh_from_db()
     return event
@@ -379,7 +406,7 @@ def record_tracking_event(
 def _same_event_or_refuse(earlier: TrackingEvent, reference: str, code: str, occurred_at: datetime) -> TrackingEvent:
     if refusal := rules.tracking_event_reuse_refusal(
         earlier.event_id,
-        first_shipment=earlier.shipment.reference,
+        first_shipment=earlier.reference,
         first_code=earlier.code,
         first_at=earlier.occurred_at,
         shipment=reference,
@@ -390,7 +417,11 @@ def _same_event_or_refuse(earlier: TrackingEvent, reference: str, code: str, occ
     return earlier
 
 
-def _tracking_time_refusal(shipment: Shipment, code: str, occurred_at: datetime) -> Refusal | None:
+def _tracking_time_refusal(shipment: Shipment | None, code: str, occurred_at: datetime) -> Refusal | None:
+    if shipment is None:  # a held event: nothing of a shipment may show in the answer
+        return rules.reported_time_refusal(
+            "occurred_at", occurred_at, now=clock.now(), allowed_skew=_allowed_skew(), not_before=None, earlier_step=""
+        )
     shipped = code == TrackingCode.DELIVERED and shipment.shipped_at is not None
     return rules.reported_time_refusal(
         "occurred_at",
@@ -423,19 +454,17 @@ def _carrier_named(code: str) -> Partner:
     return partner
 
 
-def _locked_shipment(reference: str, *, warehouse: Partner | None = None, carrier: Partner | None = None) -> Shipment:
-    """The shipment, locked, if the partner may act on it; `Shipment.DoesNotExist` otherwise, the same
-    answer as for an unknown reference, so a partner learns nothing of another partner's shipments."""
+def _require_kind(partner: Partner, kind: str, message: str) -> None:
+    """A partner acts only in its own role (its API key's scopes are checked before; this is the rule)."""
+    if partner.kind != kind:
+        raise PermissionDenied(message)
+
+
+def _locked_shipment(reference: str, *, warehouse: Partner) -> Shipment:
+    """The shipment, locked, if it was ordered at this warehouse; `Shipment.DoesNotExist` otherwise, the
+    same answer as for an unknown reference, so a warehouse learns nothing of another's shipments."""
     shipments = Shipment.objects.select_for_update(of=("self",)).select_related("subscriber", "carrier_partner")
-    if warehouse is not None:
-        shipments = shipments.filter(warehouse=warehouse)
-    if carrier is not None:
-        # Before the warehouse names the carrier, any carrier's event waits (it counts only for the named one).
-        shipments = shipments.filter(
-            Q(carrier_partner=carrier)
-            | Q(carrier_partner__isnull=True, status__in=[ShipmentStatus.REQUESTED, ShipmentStatus.ORDERED])
-        )
-    shipment = shipments.filter(reference=reference).first()
+    shipment = shipments.filter(warehouse=warehouse, reference=reference).first()
     if shipment is None:
         raise Shipment.DoesNotExist(f"There is no shipment {reference}.")
     return shipment

@@ -33,7 +33,7 @@ def sandbox_ship(reference: str, serial_numbers: list[str]) -> None:
     for code in ("in_transit", "delivered"):
         services.record_tracking_event(
             reference,
-            source=carrier,
+            carrier=services.configured_partner("carrier"),
             event_id=f"{reference}-{code}",
             code=code,
             occurred_at=now,

@@ -205,7 +205,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["flex.api.auth.PartnerKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["flex.api.auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["flex.api.throttling.PartnerRateThrottle"],
-    # "partner": requests per API key; "failed_auth": failed authentications per client address (REMOTE_ADDR).
+    # "partner": requests per API key; "failed_auth": failed authentications per client address
+    # (flex.client_ip: X-Forwarded-For believed for FLEX_TRUSTED_PROXY_COUNT proxies of ours).
     "DEFAULT_THROTTLE_RATES": {
         "partner": os.environ.get("API_RATE", "600/min"),
         "failed_auth": os.environ.get("API_FAILED_AUTH_RATE", "30/min"),

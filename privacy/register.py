@@ -150,7 +150,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
     },
     "devices.ShipmentItem": {"id": N, "shipment": L, "unit": L},
     "devices.TrackingEvent": {
-        **_not_personal("id", "shipment", "source", "event_id", "code", "applied"),
+        **_not_personal("id", "shipment", "reference", "source", "event_id", "code", "applied"),
         "occurred_at": personal(C.CONTRACT, E.LEGAL_HOLD),
         "received_at": personal(C.CONTRACT, E.LEGAL_HOLD),
     },

@@ -20,6 +20,17 @@ def _mail_in_memory(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+@pytest.fixture(autouse=True)
+def _language_of_its_own():
+    """Each test starts in the project's default language, whatever a request in an earlier test left
+    active in this thread (the locale middleware activates the visitor's language and keeps it)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def travel():
     """Move the project clock: `travel("2026-03-01")` freezes it for the rest of the test, and

@@ -217,11 +217,12 @@ def subscribe(subscriber=None, plan=None, *, addons=(), delivered_on=None, units
                 tracking_code=f"3S{shipment.reference}",
                 shipped_at=clock.now(),
                 actor=Actor.partner(warehouse),
+                warehouse=device_services.configured_partner("warehouse"),
             )
             with clock.travel_to(delivered_on):
                 device_services.record_tracking_event(
                     shipment.reference,
-                    source=carrier,
+                    carrier=device_services.configured_partner("carrier"),
                     event_id=f"{shipment.reference}-delivered",
                     code="delivered",
                     occurred_at=clock.now(),
@@ -276,7 +277,11 @@ def _stock_for(plan, addons, commit) -> list:
     for product, quantity in demand.items():
         serials = [f"SN-STOCK-{next(_serials):06d}" for _ in range(quantity)]
         stock += device_services.register_stock(
-            sku=product.sku, serial_numbers=serials, condition="new", actor=warehouse
+            sku=product.sku,
+            serial_numbers=serials,
+            condition="new",
+            actor=warehouse,
+            warehouse=device_services.configured_partner("warehouse"),
         )
     commit()
     return stock

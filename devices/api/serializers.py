@@ -125,6 +125,14 @@ class TrackingEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
+class HeldTrackingEventSerializer(serializers.Serializer):
+    """A held event: the reference is not (yet) a shipment handed to this carrier. Only the event id
+    comes back, the same for an unknown reference, so nothing tells whether the shipment exists."""
+
+    event_id = serializers.CharField()
+    held = serializers.BooleanField()
+
+
 class TrackingEventResultSerializer(serializers.ModelSerializer):
     shipment = serializers.CharField(source="shipment.reference")
     shipment_status = serializers.CharField(source="shipment.status")

@@ -1,13 +1,13 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from accounts.models import PartnerKind
 from devices import selectors, services
 from devices.api.serializers import (
     DeviceUnitSerializer,
+    HeldTrackingEventSerializer,
     PlanSerializer,
     ProductSerializer,
     ShipmentSerializer,
@@ -64,8 +64,6 @@ class DeviceUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Partne
 
     @extend_schema(request=StockArrivalSerializer, responses={201: DeviceUnitSerializer(many=True)})
     def create(self, request, *args, **kwargs):
-        if request.user.partner.kind != PartnerKind.WAREHOUSE:
-            raise PermissionDenied("Only a warehouse partner registers stock.")
         arrival = StockArrivalSerializer(data=request.data)
         arrival.is_valid(raise_exception=True)
         units = services.register_stock(
@@ -80,7 +78,9 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
     Both are safe to resend and to arrive out of order: a repeated confirmation or event id counts once,
     and a "delivered" event that arrives before the warehouse's confirmation waits for it.
     A partner sees only its own shipments: the warehouse those ordered at it, the carrier those handed
-    to it; any other reference answers 404.
+    to it; any other reference answers 404. A carrier's event on any reference not handed to it
+    (unknown, not yet shipped, another carrier's) is held: 202 with only the event id, one answer for
+    all, counted if the warehouse's confirmation later names this carrier.
     """
 
     required_scopes = {"GET": "shipments:read", "POST": "shipments:write", "POST tracking_events": "tracking:write"}
@@ -113,18 +113,20 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PartnerV
         shipment = self.get_queryset().get(pk=shipment.pk)
         return Response(ShipmentSerializer(shipment).data)
 
-    @extend_schema(request=TrackingEventSerializer, responses={201: TrackingEventResultSerializer})
+    @extend_schema(
+        request=TrackingEventSerializer,
+        responses={201: TrackingEventResultSerializer, 202: HeldTrackingEventSerializer},
+    )
     @action(detail=True, methods=["post"], url_path="tracking-events")
     def tracking_events(self, request, reference=None):
         event = TrackingEventSerializer(data=request.data)
         event.is_valid(raise_exception=True)
-        partner = request.user.partner
-        if partner.kind != PartnerKind.CARRIER:
-            raise NotFound()
-        try:
-            recorded = services.record_tracking_event(
-                reference, source=partner.code, carrier=partner, actor=request.user.actor, **event.validated_data
+        recorded = services.record_tracking_event(
+            reference, carrier=request.user.partner, actor=request.user.actor, **event.validated_data
+        )
+        if recorded.shipment_id is None:
+            return Response(
+                HeldTrackingEventSerializer({"event_id": recorded.event_id, "held": True}).data,
+                status=status.HTTP_202_ACCEPTED,
             )
-        except Shipment.DoesNotExist:
-            raise NotFound() from None
         return Response(TrackingEventResultSerializer(recorded).data, status=status.HTTP_201_CREATED)

@@ -9,7 +9,8 @@ from django.db import migrations, models
 
 def bind_existing_rows(apps, schema_editor):
     """Units and shipments from before partner ownership belong to the configured warehouse; a
-    shipped one to the carrier partner its carrier code names, where that partner exists."""
+    shipped one to the carrier partner its carrier code names, where that partner exists, and else to
+    the configured carrier."""
     Partner = apps.get_model("accounts", "Partner")
     DeviceUnit = apps.get_model("devices", "DeviceUnit")
     Shipment = apps.get_model("devices", "Shipment")
@@ -24,6 +25,13 @@ def bind_existing_rows(apps, schema_editor):
         Shipment.objects.filter(carrier_partner__isnull=True, carrier__iexact=carrier.code).update(
             carrier_partner=carrier
         )
+    # A shipped row whose free-text carrier names no partner went out with the carrier we work with:
+    # left unbound, no carrier could ever report its delivery.
+    unbound = Shipment.objects.filter(carrier_partner__isnull=True, status__in=["shipped", "delivered"])
+    if unbound.exists():
+        code = settings.FLEX_PARTNERS["carrier"].partner_code
+        carrier, _created = Partner.objects.get_or_create(code=code, defaults={"name": code, "kind": "carrier"})
+        unbound.update(carrier_partner=carrier)
 
 
 class Migration(migrations.Migration):

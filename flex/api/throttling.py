@@ -6,8 +6,10 @@ each request does one atomic `INCR` on the window's counter (Redis in production
 memory cache is atomic within a process), so exactly the limit passes per window.
 
 Failed authentication (no key, a wrong, revoked or expired key) is counted per client address, so a
-key cannot be guessed at the request rate. The address is REMOTE_ADDR only: X-Forwarded-For is sent
-by the client and would let it pick a fresh address per guess.
+key cannot be guessed at the request rate. The address is `flex.client_ip.client_ip`: behind our load
+balancer REMOTE_ADDR is the proxy's for every request (one guesser would throttle every partner), and
+X-Forwarded-For is believed only as far as FLEX_TRUSTED_PROXY_COUNT of our own proxies vouch for it
+(a client cannot pick a fresh address per guess).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from django.core.cache import cache
 from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from flex.client_ip import client_ip
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -61,8 +65,8 @@ def _rate(scope: str) -> str:
     return api_settings.DEFAULT_THROTTLE_RATES[scope]
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _address(request) -> str:
+    return client_ip(request) or "unknown"
 
 
 class PartnerRateThrottle(BaseThrottle):
@@ -72,7 +76,7 @@ class PartnerRateThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         api_key = getattr(request, "auth", None)
-        ident = f"key:{api_key.pk}" if api_key is not None else f"ip:{client_address(request)}"
+        ident = f"key:{api_key.pk}" if api_key is not None else f"ip:{_address(request)}"
         self._wait = FixedWindowCounter(self.scope, _rate(self.scope)).hit(ident)
         return self._wait is None
 
@@ -82,10 +86,10 @@ class PartnerRateThrottle(BaseThrottle):
 
 def refuse_if_failing_authentication(request) -> None:
     """Raise Throttled while this address is over its failed-authentication limit."""
-    wait = FixedWindowCounter("failed_auth", _rate("failed_auth")).exceeded(client_address(request))
+    wait = FixedWindowCounter("failed_auth", _rate("failed_auth")).exceeded(_address(request))
     if wait is not None:
         raise Throttled(wait=wait, detail="Too many failed authentications from this address.")
 
 
 def count_failed_authentication(request) -> None:
-    FixedWindowCounter("failed_auth", _rate("failed_auth")).hit(client_address(request))
+    FixedWindowCounter("failed_auth", _rate("failed_auth")).hit(_address(request))

@@ -34,22 +34,66 @@ def test_shipment_is_bound_to_its_warehouse_and_to_the_carrier_the_warehouse_nam
     assert (shipment.warehouse.code, shipment.carrier_partner.code) == ("warehouse", "carrier")
 
 
-def test_another_carriers_delivered_event_is_a_404_and_changes_nothing(shipment):
+def test_another_carriers_delivered_event_is_held_and_changes_nothing(shipment):
     ship(shipment)
     response = tracking(other_carrier(), shipment)
-    assert response.status_code == 404
-    assert response["Content-Type"] == "application/problem+json"
+    assert (response.status_code, response.json()) == (202, {"event_id": "trk-1", "held": True})
     assert Shipment.objects.get().status == "shipped"
-    assert not TrackingEvent.objects.exists()
+    assert TrackingEvent.objects.get().shipment is None
     assert tracking(carrier(), shipment).status_code == 201
     assert Shipment.objects.get().status == "delivered"
 
 
+@pytest.mark.parametrize("shipped", [False, True], ids=["ordered", "handed to another carrier"])
+def test_a_carrier_learns_nothing_of_a_shipment_it_does_not_own(shipment, shipped):
+    """H2: an unbound or another carrier's shipment answers exactly as an unknown reference does, even
+    for a time before the order (which the shipment's own checks would refuse) and a reused event id."""
+    if shipped:
+        ship(shipment)
+    unknown = type("Unknown", (), {"reference": "SHP9999999"})()
+    client = other_carrier()
+    early = "2020-01-01T12:00:00+01:00"  # long before the order
+    targets = (("known", shipment), ("unknown", unknown))
+    answers = [
+        tracking(client, target, event_id=f"{name}-1", code="in_transit", occurred_at=early) for name, target in targets
+    ]
+    assert [(r.status_code, r.json()) for r in answers] == [
+        (202, {"event_id": "known-1", "held": True}),
+        (202, {"event_id": "unknown-1", "held": True}),
+    ]
+    # A reused id is refused the same way for both: the refusal names only what the carrier sent.
+    reused = [tracking(client, target, event_id=f"{name}-1") for name, target in targets]
+    assert [(r.status_code, r.json()["errors"][0]["field"]) for r in reused] == [(409, "event_id"), (409, "event_id")]
+    assert "shipped" not in reused[0].text and "ordered" not in reused[0].text
+    assert Shipment.objects.get().status == ("shipped" if shipped else "ordered")
+    assert not TrackingEvent.objects.filter(shipment__isnull=False).exists()
+
+
+def test_a_carrier_the_warehouse_names_later_gets_its_held_events_applied(shipment):
+    """The documented out-of-order case holds for the named carrier: held first, applied on confirmation."""
+    assert tracking(carrier(), shipment, occurred_at="2026-11-26T12:00:00+01:00").status_code == 202
+    assert ship(shipment).status_code == 200
+    event = TrackingEvent.objects.get()
+    assert (event.shipment_id, event.applied) == (shipment.pk, True)
+    assert Shipment.objects.get().status == "delivered"
+    resent = tracking(carrier(), shipment, occurred_at="2026-11-26T12:00:00+01:00")
+    assert (resent.status_code, resent.json()["shipment_status"]) == (201, "delivered")
+
+
+@pytest.mark.django_db
+def test_a_reference_longer_than_any_shipment_reference_is_refused_naming_it():
+    too_long = type("Long", (), {"reference": "SHP" + "9" * 30})()
+    response = tracking(other_carrier(), too_long)
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (409, "reference")
+    assert not TrackingEvent.objects.exists()
+
+
 def test_a_waiting_event_of_a_carrier_the_warehouse_did_not_name_never_counts(shipment):
-    assert tracking(other_carrier(), shipment).json()["applied"] is False  # before the confirmation: held
+    assert tracking(other_carrier(), shipment).status_code == 202  # before the confirmation: held
     ship(shipment)
     assert Shipment.objects.get().status == "shipped"
     assert Subscription.objects.get().status == "pending_delivery"
+    assert TrackingEvent.objects.get().shipment is None
 
 
 def test_another_warehouse_cannot_read_or_confirm_the_shipment(shipment):

@@ -67,6 +67,21 @@ def test_wrong_keys_are_throttled_per_client_address(settings):
     assert other.get("/api/v1/products/", HTTP_AUTHORIZATION=f"Api-Key {key}").status_code == 200
 
 
+def test_behind_our_proxy_a_guesser_does_not_throttle_other_partners(settings):
+    """Behind the load balancer every request has its address: the client is the hop it vouches for."""
+    settings.FLEX_TRUSTED_PROXY_COUNT = 1
+    with_rates(settings, failed_auth="3/min")
+    guesser = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.20")
+    codes = [guesser.get("/api/v1/products/", HTTP_AUTHORIZATION=f"Api-Key guess.{n}").status_code for n in range(4)]
+    assert codes == [401, 401, 401, 429]
+    # A claimed address left of the one our proxy appended does not make the guesser a new client.
+    spoofed = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.20")
+    assert spoofed.get("/api/v1/products/", HTTP_AUTHORIZATION="Api-Key x.y").status_code == 429
+    key = api_key_for(PartnerFactory(), ["catalogue:read"])
+    partner = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.21")
+    assert partner.get("/api/v1/products/", HTTP_AUTHORIZATION=f"Api-Key {key}").status_code == 200
+
+
 def test_requests_without_a_key_count_as_failed_authentication(settings):
     with_rates(settings, failed_auth="2/min")
     anonymous = APIClient(REMOTE_ADDR="203.0.113.11")

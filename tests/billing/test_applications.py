@@ -386,7 +386,11 @@ def test_out_of_stock_waits_with_nothing_reserved_and_resumes_when_stock_arrives
     assert not DeviceUnit.objects.filter(status="reserved").exists()
     assert not Shipment.objects.exists()
     device_services.register_stock(
-        sku="ERA-100", serial_numbers=["SN-NEW-1"], condition="new", actor=Actor.partner("warehouse")
+        sku="ERA-100",
+        serial_numbers=["SN-NEW-1"],
+        condition="new",
+        actor=Actor.partner("warehouse"),
+        warehouse=device_services.configured_partner("warehouse"),
     )
     application.refresh_from_db()
     assert application.status == AS.ALLOCATED
@@ -415,9 +419,15 @@ def test_delivery_starts_the_subscription_and_its_minimum_term(signup, travel):
         tracking_code="3SABC",
         shipped_at=delivered_at - timedelta(days=1),
         actor=warehouse,
+        warehouse=device_services.configured_partner("warehouse"),
     )
     device_services.record_tracking_event(
-        shipment.reference, source="carrier", event_id="e2", code="delivered", occurred_at=delivered_at, actor=carrier
+        shipment.reference,
+        carrier=device_services.configured_partner("carrier"),
+        event_id="e2",
+        code="delivered",
+        occurred_at=delivered_at,
+        actor=carrier,
     )
     subscription = Subscription.objects.get()
     assert subscription.status == "active"

@@ -73,6 +73,7 @@ def test_register_stock_is_all_or_nothing():
             serial_numbers=["SN-NEW-1", "SN-KNOWN-1"],
             condition="new",
             actor=Actor.partner("warehouse"),
+            warehouse=services.configured_partner("warehouse"),
         )
     assert refused.value.refusal.field == "serial_numbers"
     assert not DeviceUnit.objects.filter(serial_number="SN-NEW-1").exists()

@@ -47,7 +47,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
         if application.status not in (AS.ACCEPTED, AS.AWAITING_STOCK):
             return application
         units = device_services.reserve_units(
-            allocation_demand(application), allows_refurbished=application.plan.allows_refurbished
+            allocation_demand(application), allows_refurbished=application.plan.allows_refurbished, actor=actor
         )
         if units is None:
             if application.status == AS.ACCEPTED:

@@ -37,8 +37,13 @@ def fresh_database(url: str) -> None:
 def start_django(database_url: str, **environment: str) -> None:
     """Django on a fresh database, migrated and seeded; tasks run in-process (no broker)."""
     fresh_database(database_url)
+    # Benchmarks seed demo data and talk to the sandbox partners: sandbox mode, as on a developer's machine.
     os.environ.update(
-        DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="flex.settings", LOG_LEVEL="WARNING", **environment
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="flex.settings",
+        LOG_LEVEL="WARNING",
+        FLEX_SANDBOX="1",
+        **environment,
     )
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("CELERY_BROKER_URL", None)

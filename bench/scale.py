@@ -193,12 +193,18 @@ def measure(client, url: str, runs: int = 5) -> tuple[float, int, int]:
 
 def staff_client():
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.models import User
 
     admin_user = User.objects.get(email="admin@flex.example")
     client = Client()
     client.force_login(admin_user)
+    # as after entering the code of the demo authenticator (the admin role always needs a second factor)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.filter(user=admin_user).first().persistent_id
+    session.save()
     return client
 
 
@@ -213,6 +219,7 @@ def main() -> None:
         DJANGO_SETTINGS_MODULE="flex.settings",
         LOG_LEVEL="WARNING",
         ALLOWED_HOSTS="testserver",
+        FLEX_SANDBOX="1",
     )
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("CELERY_BROKER_URL", None)

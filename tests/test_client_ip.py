@@ -5,6 +5,7 @@ import pytest
 from django.test import RequestFactory
 
 from flex.client_ip import client_ip
+from tests.portal.test_signup_wizard import details
 
 rf = RequestFactory()
 
@@ -48,19 +49,7 @@ def test_ipv6_is_normalised(settings):
     assert ip("2001:DB8::0001") == "2001:db8::1"
 
 
-SIGN_UP = {
-    "kind": "person",
-    "first_name": "Sam",
-    "last_name": "Jansen",
-    "date_of_birth": "1990-05-17",
-    "email": "sam@example.nl",
-    "phone": "0612345678",
-    "postcode": "1016 BR",
-    "house_number": "10",
-    "street": "Herengracht",
-    "city": "Amsterdam",
-    "password": "Een-goed-wachtwoord-1",
-}
+SIGN_UP = details()  # the wizard's details step, as its own tests fill it in
 PAYMENT = {"payment_method": "sepa_direct_debit", "iban": "NL91 ABNA 0417 1643 00", "account_holder": "S. Jansen"}
 
 

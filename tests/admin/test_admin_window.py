@@ -244,7 +244,8 @@ def test_a_subscriber_change_post_changes_the_phone_only_and_is_audited():
 
 
 @pytest.mark.django_db
-def test_a_subscription_post_cannot_change_plan_payment_method_or_subscriber():
+def test_a_subscription_post_cannot_change_plan_payment_method_or_subscriber_plan_3_plan_5_reg_9():
+    """A plan change (PLAN-3, PLAN-5) and the subscriber (REG-9) go through services, never a Save."""
     subscription = subscribe(delivered_on=date(2026, 1, 10))
     other_plan = subscribe(subscriber=AddressFactory().subscriber).plan
     other_subscriber = AddressFactory().subscriber

@@ -60,6 +60,11 @@ def transition_label(instance: models.Model, name: str) -> str:
     return str(any_transition.custom.get("label", name.replace("_", " ")))
 
 
+def transition_rule(instance: models.Model, name: str) -> str:
+    """The rule id a transition names (its `custom["rule"]`)."""
+    return next(iter(_meta(instance, name).transitions.values())).custom["rule"]
+
+
 def state_label(instance: models.Model, fsm_field: FSMFieldMixin) -> str:
     return str(dict(fsm_field.flatchoices).get(fsm_field.get_state(instance), fsm_field.get_state(instance)))
 

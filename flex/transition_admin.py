@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from flex import fsm
 from flex.audit.trail import Actor
 from flex.refusals import Refused
+from flex.rulebook import article_of, localised_article
 from flex.window_admin import WindowAdmin
 
 TransitionService = Callable[..., Any]
@@ -88,9 +89,13 @@ class TransitionAdminMixin(WindowAdmin):
         except Refused as refused:
             self.message_user(request, str(refused.refusal), messages.ERROR)
         else:
-            action = fsm.transition_label(obj, name)
+            action, rule = fsm.transition_label(obj, name), fsm.transition_rule(obj, name)
+            article = localised_article(article_of(rule))
             self.message_user(
-                request, _("%(object)s: %(action)s done.") % {"object": obj, "action": action}, messages.SUCCESS
+                request,
+                _("%(object)s: %(action)s done (%(rule)s, %(article)s).")
+                % {"object": obj, "action": action, "rule": rule, "article": article},
+                messages.SUCCESS,
             )
         info = self.opts.app_label, self.opts.model_name
         return HttpResponseRedirect(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))

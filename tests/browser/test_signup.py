@@ -75,7 +75,9 @@ def test_applicant_signs_up_pays_and_follows_the_review(live_server, page, setti
     staff.get_by_role("link", name=application.reference).click()
     expect(staff.get_by_text("kredietcheck (REG-5)", exact=True)).to_be_visible()
     staff.get_by_role("button", name="Accepteren").click()
-    expect(staff.get_by_text(f"{application.reference}: accepteren uitgevoerd.")).to_be_visible()
+    expect(
+        staff.get_by_text(f"{application.reference}: accepteren uitgevoerd (REG-3, voorwaarden art. 2.1).")
+    ).to_be_visible()
     staff.context.close()
 
     page.reload()

@@ -7,9 +7,10 @@ Calls `flex.wsgi.application` directly (no HTTP, no client) `--requests` times a
 the Python CPU time per request (`time.process_time`: this process only, not PostgreSQL's or Redis's)
 next to the wall time and the queries per request. CPU time is what limits the request rate; on a
 machine shared with other work it still grows with contention (caches, frequency), so the requests are
-timed in batches of 50 and the cheapest batch is reported beside the median batch. `--profile N` prints cProfile's N most expensive
-functions (by own time and by cumulative time). Settings are production's (DEBUG off) with the rate
-limit raised so that the measured requests are answered, not refused with 429.
+timed in batches of 50 and the cheapest batch is reported beside the median batch. `--profile N`
+prints cProfile's N most expensive functions (by own time and by cumulative time). Settings are
+production's (DEBUG off) with the rate limit raised so that the measured requests are answered, not
+refused with 429.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.update(
         DATABASE_URL=args.database_url,
-        DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_SETTINGS", "flex.settings"),
-        DEBUG=os.environ.get("BENCH_DEBUG", "0"),
+        DJANGO_SETTINGS_MODULE="flex.settings",
+        DEBUG="0",
         SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret-key-" + "x" * 40),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
@@ -74,8 +75,9 @@ def main() -> None:
         FLEX_SANDBOX="1",
         API_RATE="100000000/min",
     )
-    from flex.wsgi import application
     from django.db import connection
+
+    from flex.wsgi import application
 
     statuses: dict[str, int] = {}
 

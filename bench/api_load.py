@@ -211,10 +211,13 @@ def main() -> None:
             machine_busy(),
         )
         result = asyncio.run(drive(args.port, request, args.rate, args.seconds, args.warmup))
+        # A backend that connected during the run (a worker reconnected) counts whole; one that ended
+        # during it is lost, so the PostgreSQL figure is a lower bound.
+        fresh = [pid for pid in database_backends(args.database_url) if pid not in backends]
         ended = (
             resource.getrusage(resource.RUSAGE_SELF),
             process_seconds(servers),
-            process_seconds(backends),
+            process_seconds(backends) + process_seconds(fresh),
             machine_busy(),
         )
     finally:

@@ -4,8 +4,9 @@ DRF's `SimpleRateThrottle` reads a list of timestamps from the cache, appends an
 processes that read at once both pass (900 parallel requests let ~800 through a 600/min limit). Here
 each request does one atomic `INCR` on the window's counter (Redis in production; Django's local
 memory cache is atomic within a process), so exactly the limit passes per window. On Redis the
-counter is created and counted in one round trip (`SET NX EX` and `INCR` in one MULTI), not the four
-that Django's `add` and `incr` take: it runs on every API request (issue 13).
+counter is created and counted in one round trip (`SET NX EX` and `INCR` in one MULTI), not the three
+that Django's `add` and `incr` take, on one redis-py client per process: with the failed-authentication
+check, two round trips an API request instead of four (issue 13).
 
 Failed authentication (no key, a wrong, revoked or expired key) is counted per client address, so a
 key cannot be guessed at the request rate. The address is `flex.client_ip.client_ip`: behind our load

@@ -39,7 +39,10 @@ def units_of(partner: Partner) -> QuerySet[DeviceUnit]:
 
 def shipments_of(partner: Partner) -> QuerySet[Shipment]:
     """The shipments a partner may see: a warehouse those ordered at it, a carrier those handed to it."""
-    shipments = Shipment.objects.prefetch_related("units").order_by("-id")
+    # The API shows a shipment's units by serial number only: no need to load the rest of each unit
+    # (its state stays loaded: the state machine's mixin reads it when a unit is built).
+    units = DeviceUnit.objects.only("id", "serial_number", "status")
+    shipments = Shipment.objects.prefetch_related(Prefetch("units", queryset=units)).order_by("-id")
     if partner.kind == PartnerKind.WAREHOUSE:
         return shipments.filter(warehouse=partner)
     if partner.kind == PartnerKind.CARRIER:

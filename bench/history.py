@@ -75,7 +75,7 @@ def main() -> None:
                 (
                     """INSERT INTO billing_invoice (number, kind, status, issue_date, due_date, net_total, vat_total,
                            gross_total, subscription_id, subscriber_id)
-                       SELECT 'H' || lpad(n::text, 9, '0'), 'invoice', 'open', current_date, current_date + 14,
+                       SELECT 'H' || lpad(n::text, 9, '0'), 'monthly', 'open', current_date, current_date + 14,
                               47.11, 9.89, 57.00, %(subscription)s, %(subscriber)s
                        FROM generate_series(1, %(rows)s) AS n""",
                     {"subscription": subscription.pk, "subscriber": subscription.subscriber_id, "rows": rows},

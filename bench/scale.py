@@ -109,7 +109,7 @@ def load(subscriptions: int, invoices: int, units: int, applications: int) -> di
         """INSERT INTO billing_invoice (number, kind, status, issue_date, due_date, net_total, vat_total,
                gross_total, paid_at, subscription_id, subscriber_id)
            SELECT 'S' || (2016 + n / 1000000) || '-' || lpad((n % 1000000)::text, 7, '0'),
-                  'invoice', CASE WHEN n % %(per)s = 0 THEN 'open' ELSE 'paid' END,
+                  'monthly', CASE WHEN n % %(per)s = 0 THEN 'open' ELSE 'paid' END,
                   date '2024-01-01' + ((n - 1) / %(per)s) % 365 + (n % %(per)s) * 30,
                   date '2024-01-15' + ((n - 1) / %(per)s) % 365 + (n % %(per)s) * 30,
                   47.11, 9.89, 57.00, CASE WHEN n % %(per)s = 0 THEN NULL ELSE now() END,

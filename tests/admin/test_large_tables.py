@@ -197,12 +197,13 @@ def test_a_long_list_shows_an_estimated_count_without_counting_the_whole_table(a
     for n in range(4):
         SubscriberFactory(last_name=f"Visser{n}")
     url = reverse("admin:accounts_subscriber_changelist")
-    assert "about" not in admin_client.get(url).content.decode()
+    estimated = re.compile(r"(about|ongeveer) \d")  # the admin speaks the staff member's language
+    assert not estimated.search(admin_client.get(url).content.decode())
     monkeypatch.setattr(large_tables.EstimatedCountPaginator, "exact_up_to", 2)
     with CaptureQueriesContext(connection) as captured:
         response = admin_client.get(url)
     assert response.context["cl"].paginator.estimated
-    assert "about" in response.content.decode()
+    assert estimated.search(response.content.decode())
     counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT 3" in sql for sql in counts), counts  # never a COUNT over every row
 

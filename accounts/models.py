@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from flex.indexes import trigram_index
 
@@ -221,9 +221,22 @@ class Partner(models.Model):
         return self.name
 
 
+class PartnerApiKeyManager(APIKeyManager):
+    def get_usable_keys(self):
+        # Every API request checks its key and then its partner: one query for both.
+        return super().get_usable_keys().select_related("partner")
+
+
 @pghistory.track(exclude=["hashed_key"])
 class PartnerApiKey(AbstractAPIKey):
-    """A partner's API key: stored as a hash (only the prefix is readable), with scopes."""
+    """A partner's API key: stored as a hash (only the prefix is readable), with scopes.
+
+    The hash is SHA-512 of the whole key (djangorestframework-api-key's `Sha512ApiKeyHasher`): the secret
+    part is 32 random characters (~190 bits), so a slow password hash would add only CPU to every
+    request, no safety (OWASP ASVS 5.0, 6.5.2). A key stored with a password hasher (before version 3 of
+    that library) still works and is re-hashed with SHA-512 at its first use."""
+
+    objects = PartnerApiKeyManager()
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
     scopes = models.JSONField(default=list, blank=True, help_text=_("e.g. catalogue:read, units:write"))

@@ -62,6 +62,11 @@ class DeviceUnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Partne
             queryset = queryset.filter(product__sku=sku)
         return queryset
 
+    def list(self, request, *args, **kwargs):
+        # Rows, not models (DeviceUnitSerializer); "id" for the cursor, which pages by it.
+        page = self.paginate_queryset(self.get_queryset().values("id", *DeviceUnitSerializer.ROW))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
     @extend_schema(request=StockArrivalSerializer, responses={201: DeviceUnitSerializer(many=True)})
     def create(self, request, *args, **kwargs):
         arrival = StockArrivalSerializer(data=request.data)

@@ -1,11 +1,14 @@
 import json
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts.models import PartnerApiKey
+from accounts.models import Partner, PartnerApiKey
 from devices.models import DeviceUnit
+from flex import clock
 from tests.factories import DeviceUnitFactory, PartnerFactory, PlanFactory, ProductFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +37,36 @@ def test_revoked_key_is_refused():
     client = client_with(["catalogue:read"])
     PartnerApiKey.objects.update(revoked=True)
     assert client.get("/api/v1/products/").status_code == 401
+
+
+def test_expired_key_is_refused():
+    """The key library reads the wall clock, not the project clock: the key expired a minute ago."""
+    client = client_with(["catalogue:read"])
+    PartnerApiKey.objects.update(expiry_date=clock.now() - timedelta(minutes=1))
+    response = client.get("/api/v1/products/")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+def test_key_of_a_deactivated_partner_is_refused():
+    client = client_with(["catalogue:read"])
+    Partner.objects.update(is_active=False)
+    assert client.get("/api/v1/products/").status_code == 401
+
+
+def test_a_key_stored_with_a_password_hasher_still_works_and_is_rehashed_with_sha512():
+    """Keys issued before djangorestframework-api-key 3 were stored with a (slow) password hasher; they
+    keep working, and the first use stores them with SHA-512 (one fast hash per request from then on)."""
+    key = api_key_for(PartnerFactory(), ["catalogue:read"])
+    PartnerApiKey.objects.update(hashed_key=make_password(key, hasher="pbkdf2_sha256"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert client.get("/api/v1/products/").status_code == 200
+    assert PartnerApiKey.objects.get().hashed_key.startswith("sha512$$")
+    assert client.get("/api/v1/products/").status_code == 200
+    wrong = APIClient()
+    wrong.credentials(HTTP_AUTHORIZATION=f"Api-Key {key[:-1]}x")
+    assert wrong.get("/api/v1/products/").status_code == 401
 
 
 def test_keys_are_stored_hashed():

@@ -45,6 +45,26 @@ def test_600_per_minute_holds_for_900_parallel_requests(redis, monkeypatch):
     assert allowed == 600
 
 
+@pytest.mark.parametrize("where", ["redis", "memory"])
+def test_a_full_window_refuses_until_the_next_one_and_its_counter_expires(where, request, monkeypatch):
+    import time
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    backend = request.getfixturevalue("redis") if where == "redis" else LocMemCache("throttle-test", {})
+    now = [1_800_000_000.0]  # the start of a minute
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    counter = FixedWindowCounter("partner", "2/min", backend=backend)
+    assert [counter.hit("key:9") for _ in range(3)] == [None, None, 60.0]
+    assert counter.exceeded("key:9") == 60.0
+    now[0] += 60
+    assert counter.hit("key:9") is None
+    assert counter.exceeded("key:9") is None
+    if where == "redis":  # each window's counter goes away after it: Redis does not fill up with them
+        stored = backend.make_and_validate_key("throttle:partner:key:9:30000001")
+        assert 0 < backend._cache.get_client().ttl(stored) <= 61
+
+
 def with_rates(settings, **rates):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

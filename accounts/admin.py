@@ -6,17 +6,19 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework_api_key.models import APIKey
 
 from accounts import services
 from accounts.models import ADDRESS_REPORT_PERIOD, Address, IdempotentRequest, Partner, PartnerApiKey, Subscriber, User
 from flex.audit.trail import Actor, record
+from flex.large_tables import DIGITS, EMAIL, NAME, POSTCODE, Finder, LargeTableAdmin, dutch_postcode
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.window_admin import WindowAdmin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(LargeTableAdmin, DjangoUserAdmin):
     """Log-ins. Never deleted here: a subscriber leaves through erasure (PRIV-3, PRIV-6), which also
     clears the history, and a staff member is made inactive. A subscriber's log-in e-mail is their
     identity (PAY-8 mail goes there) and changes through the subscriber's own flows, so it is read-only
@@ -26,7 +28,11 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_active", "groups"]
-    search_fields = ["email", "full_name"]
+    finders = (
+        Finder(gettext_lazy("e-mail"), ("email__iexact",), shape=EMAIL),
+        Finder(gettext_lazy("name"), ("full_name__icontains",), shape=NAME, words=True),
+    )
+    sortable_by = ["email"]
     readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
@@ -113,8 +119,19 @@ class SubscriberAdmin(WindowAdmin):
 
     list_display = ["display_name", "kind", "email", "phone", "current_postcode", "created_at"]
     list_filter = ["kind"]
-    search_fields = ["first_name", "last_name", "organisation_name", "email", "kvk_number", "addresses__postcode"]
+    finders = (
+        Finder(gettext_lazy("e-mail"), ("email__iexact",), shape=EMAIL),
+        Finder(
+            gettext_lazy("name"),
+            ("first_name__icontains", "last_name__icontains", "organisation_name__icontains"),
+            shape=NAME,
+            words=True,
+        ),
+        Finder(gettext_lazy("KvK number or id"), ("kvk_number", "pk"), shape=DIGITS),
+        Finder(gettext_lazy("postcode"), ("addresses__postcode",), shape=POSTCODE, prepare=dutch_postcode),
+    )
     list_select_related = ["user"]
+    sortable_by = []  # the list is by name; a sort on another column would read every row (issue 13)
     inlines = [AddressInline]
     editable_fields = ("phone",)
 
@@ -122,7 +139,7 @@ class SubscriberAdmin(WindowAdmin):
         latest = Address.objects.filter(subscriber=OuterRef("pk")).order_by("-moved_in_on", "-id")
         return super().get_queryset(request).annotate(current_postcode=Subquery(latest.values("postcode")[:1]))
 
-    @admin.display(description="postcode", ordering="current_postcode")
+    @admin.display(description="postcode")
     def current_postcode(self, subscriber):
         return subscriber.current_postcode
 
@@ -156,10 +173,19 @@ class AddressAdmin(WindowAdmin):
         "reported_on",
         "reported_late",
     ]
-    list_filter = [LateReportFilter, "city"]
-    search_fields = ["postcode", "street", "city", "subscriber__last_name", "subscriber__organisation_name"]
+    list_filter = [LateReportFilter]
+    ordering = ["-moved_in_on", "-id"]  # latest moves first; the model's order sorts by subscriber name
+    finders = (
+        Finder(gettext_lazy("postcode"), ("postcode",), shape=POSTCODE, prepare=dutch_postcode),
+        Finder(
+            gettext_lazy("subscriber's name"),
+            ("subscriber__last_name__icontains", "subscriber__organisation_name__icontains"),
+            shape=NAME,
+            words=True,
+        ),
+    )
     list_select_related = ["subscriber"]
-    date_hierarchy = "moved_in_on"
+    sortable_by = []
 
     @admin.display(boolean=True, description="late (REG-8)")
     def reported_late(self, address):

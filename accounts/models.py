@@ -10,8 +10,11 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
+
+from flex.indexes import trigram_index
 
 # REG-8 (terms art. 2.3.4): a move must be reported within 4 weeks.
 ADDRESS_REPORT_PERIOD = timedelta(weeks=4)
@@ -61,6 +64,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        indexes = [
+            # Log-in and search look e-mail up case-insensitively (`email__iexact`, issue 13).
+            models.Index(Upper("email"), name="user_email_upper"),
+            trigram_index("full_name", name="user_full_name_trgm"),
+            models.Index(fields=["email"], condition=Q(is_staff=True), name="user_staff_by_email"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -113,6 +122,16 @@ class Subscriber(models.Model):
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
         ordering = ["last_name", "organisation_name", "id"]
+        indexes = [
+            # The admin's list order and its kind filter; its search by e-mail, KvK number and name (issue 13).
+            models.Index(fields=["last_name", "organisation_name", "id"], name="subscriber_list_order"),
+            models.Index(fields=["kind", "last_name", "organisation_name", "id"], name="subscriber_kind_order"),
+            models.Index(Upper("email"), name="subscriber_email_upper"),
+            models.Index(fields=["kvk_number"], condition=~Q(kvk_number=""), name="subscriber_kvk"),
+            trigram_index("last_name", name="subscriber_last_name_trgm"),
+            trigram_index("first_name", name="subscriber_first_name_trgm"),
+            trigram_index("organisation_name", name="subscriber_org_name_trgm"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="person_has_name_and_birth_date",
@@ -157,6 +176,10 @@ class Address(models.Model):
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
         ordering = ["subscriber", "-moved_in_on", "-id"]
+        indexes = [
+            models.Index(fields=["-moved_in_on", "-id"], name="address_list_order"),
+            models.Index(fields=["postcode", "house_number"], name="address_postcode"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "moved_in_on"], name="one_address_per_move_date"),
             models.CheckConstraint(name="address_in_netherlands", condition=Q(country="NL")),
@@ -242,7 +265,8 @@ class IdempotentRequest(models.Model):
         return f"{self.key} → {self.response_status or 'in progress'}"
 
 
-@pghistory.track()
+# No row-level history: the log is written once and read (PRIV-1); its rows are the record, and erasure
+# only clears the subscriber link. A history row per disclosure would copy each one (issue 13).
 class Disclosure(models.Model):
     """Personal data handed to a partner (PRIV-1, terms art. 9.2): who, which categories, why, when.
 
@@ -263,6 +287,10 @@ class Disclosure(models.Model):
         verbose_name = _("disclosure")
         verbose_name_plural = _("disclosures")
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="disclosure_list_order"),
+            models.Index(fields=["purpose"], name="disclosure_purpose"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.partner} – {self.purpose}"

@@ -83,6 +83,7 @@ def set_up(count: int):
         [
             Invoice(
                 number=f"B{n:08d}",
+                subscriber_id=a.subscriber_id,
                 application=a,
                 kind="prepayment",
                 status="paid",

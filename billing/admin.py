@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from sequences.models import Sequence
 
 from billing import services
@@ -21,6 +22,7 @@ from billing.models import (
 )
 from billing.services import terms
 from flex.audit.trail import Actor
+from flex.large_tables import DIGITS, EMAIL, INVOICE_NUMBER, NAME, REFERENCE, SERIAL, Finder, upper
 from flex.records_admin import RecordAdmin, RecordInline
 from flex.transition_admin import TransitionAdminMixin
 from flex.window_admin import RefusalCheckingForm, WindowAdmin
@@ -65,10 +67,19 @@ class SubscriptionAdmin(TransitionAdminMixin):
         "end_date",
         "payment_method",
     ]
-    list_filter = ["status", "payment_method", "plan", "notice_by", "termination_ground"]
-    search_fields = ["subscriber__last_name", "subscriber__organisation_name", "subscriber__email", "=id"]
+    list_filter = ["status", "payment_method", "plan", "notice_by", "termination_ground", "accepted_at"]
+    finders = (
+        Finder(_("number"), ("pk",), shape=DIGITS),
+        Finder(_("e-mail"), ("subscriber__email__iexact",), shape=EMAIL),
+        Finder(
+            _("subscriber's name"),
+            ("subscriber__last_name__icontains", "subscriber__organisation_name__icontains"),
+            shape=NAME,
+            words=True,
+        ),
+    )
     list_select_related = ["subscriber", "plan"]
-    date_hierarchy = "accepted_at"
+    sortable_by = ["id"]  # a column sorts only where a unique index serves the order (issue 13)
     readonly_fields = [
         "status",
         "accepted_at",
@@ -110,27 +121,28 @@ class InvoiceAdmin(WindowAdmin):
 
     list_display = ["number", "subscriber", "kind", "issue_date", "due_date", "gross_total", "status", "emailed_at"]
     list_filter = ["status", "kind", "issue_date"]
-    search_fields = [
-        "number",
-        "subscription__subscriber__last_name",
-        "subscription__subscriber__organisation_name",
-        "application__reference",
-        "application__subscriber__last_name",
-    ]
-    list_select_related = ["subscription__subscriber", "application__subscriber"]
-    date_hierarchy = "issue_date"
+    finders = (
+        Finder(_("invoice number"), ("number__startswith",), shape=INVOICE_NUMBER, prepare=upper),
+        Finder(_("application reference"), ("application__reference__startswith",), shape=REFERENCE, prepare=upper),
+        Finder(_("e-mail"), ("subscriber__email__iexact",), shape=EMAIL),
+        Finder(
+            _("customer's name"),
+            ("subscriber__last_name__icontains", "subscriber__organisation_name__icontains"),
+            shape=NAME,
+            words=True,
+        ),
+    )
+    list_select_related = ["subscriber"]
+    sortable_by = ["number"]
     inlines = [InvoiceLineInline, PaymentInline]
-
-    @admin.display(description="subscriber", ordering="subscription__subscriber__last_name")
-    def subscriber(self, invoice):
-        return (invoice.subscription or invoice.application).subscriber
 
 
 @admin.register(InvoiceLine)
 class InvoiceLineAdmin(WindowAdmin):
     list_display = ["invoice", "description", "quantity", "unit_price", "gross"]
     list_select_related = ["invoice"]
-    search_fields = ["invoice__number", "description"]
+    finders = (Finder(_("invoice number"), ("invoice__number__startswith",), shape=INVOICE_NUMBER, prepare=upper),)
+    sortable_by = []
 
 
 @admin.register(Payment)
@@ -139,24 +151,33 @@ class PaymentAdmin(WindowAdmin):
     paid when they cover it; none is typed in here."""
 
     list_display = ["provider_reference", "invoice", "amount", "method", "status", "received_at"]
-    list_filter = ["method", "status"]
-    search_fields = ["provider_reference", "invoice__number"]
+    list_filter = ["method", "status", "received_at"]
+    finders = (
+        Finder(_("invoice number"), ("invoice__number__startswith",), shape=INVOICE_NUMBER, prepare=upper),
+        Finder(_("provider reference"), ("provider_reference",), shape=r"\S+"),
+    )
     list_select_related = ["invoice"]
-    date_hierarchy = "received_at"
+    sortable_by = []
 
 
 @admin.register(SubscriptionAddOn)
 class SubscriptionAddOnAdmin(WindowAdmin):
     list_display = ["subscription", "product", "added_on", "removed_on"]
     list_select_related = ["subscription__subscriber", "subscription__plan", "product"]
-    search_fields = ["product__name", "subscription__subscriber__last_name"]
+    finders = (
+        Finder(_("subscription number"), ("subscription",), shape=DIGITS),
+        Finder(_("subscriber's name"), ("subscription__subscriber__last_name__icontains",), shape=NAME, words=True),
+    )
 
 
 @admin.register(SubscriptionUnit)
 class SubscriptionUnitAdmin(WindowAdmin):
     list_display = ["unit", "subscription", "allocated_at", "returned_at"]
     list_select_related = ["unit__product", "subscription__subscriber", "subscription__plan"]
-    search_fields = ["unit__serial_number", "subscription__subscriber__last_name"]
+    finders = (
+        Finder(_("serial number"), ("unit__serial_number__startswith",), shape=SERIAL, prepare=upper),
+        Finder(_("subscriber's name"), ("subscription__subscriber__last_name__icontains",), shape=NAME, words=True),
+    )
 
 
 class CheckInline(RecordInline):
@@ -187,12 +208,13 @@ class AwaitingReviewFirst(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
+        # Both queues keep the list's order, oldest application first (an index on status, submitted_at, id).
         if self.value() == "review":
-            return queryset.filter(status=ApplicationStatus.AWAITING_REVIEW).order_by("submitted_at", "id")
+            return queryset.filter(status=ApplicationStatus.AWAITING_REVIEW)
         if self.value() == "stock":
-            return queryset.filter(status=ApplicationStatus.AWAITING_STOCK).order_by("decided_at", "id")
-        if self.value() == "unavailable":
-            return queryset.filter(checks__outcome="unavailable").distinct()
+            return queryset.filter(status=ApplicationStatus.AWAITING_STOCK)
+        if self.value() == "unavailable":  # a semi-join: no DISTINCT over the whole list
+            return queryset.filter(pk__in=ApplicationCheck.objects.filter(outcome="unavailable").values("application"))
         return queryset
 
 
@@ -209,11 +231,20 @@ class ApplicationAdmin(TransitionAdminMixin):
         "payment_method",
         "refusal_rule",
     ]
-    list_filter = [AwaitingReviewFirst, "status", "payment_method", "plan", "refusal_reason"]
-    search_fields = ["reference", "subscriber__last_name", "subscriber__organisation_name", "subscriber__email"]
+    list_filter = [AwaitingReviewFirst, "status", "payment_method", "plan", "refusal_reason", "submitted_at"]
+    finders = (
+        Finder(_("reference"), ("reference__startswith",), shape=REFERENCE, prepare=upper),
+        Finder(_("e-mail"), ("subscriber__email__iexact",), shape=EMAIL),
+        Finder(
+            _("applicant's name"),
+            ("subscriber__last_name__icontains", "subscriber__organisation_name__icontains"),
+            shape=NAME,
+            words=True,
+        ),
+    )
     list_select_related = ["subscriber", "plan"]
     ordering = ["submitted_at", "id"]
-    date_hierarchy = "submitted_at"
+    sortable_by = ["reference"]
     inlines = [CheckInline, ApplicationAddOnInline, ApplicationInvoiceInline]
     actions = ["retry_unavailable_checks"]
     transition_services = {

@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from devices import prices, services
 from devices.models import (
@@ -18,10 +20,17 @@ from devices.models import (
     UnitStatus,
 )
 from flex.audit.trail import Actor
+from flex.large_tables import NAME, REFERENCE, SERIAL, Finder, IndexedValuesFilter, upper
 from flex.records_admin import RecordInline
 from flex.refusals import Refusal, Refused
 from flex.transition_admin import TransitionAdminMixin
 from flex.window_admin import RefusalCheckingForm, WindowAdmin, WindowInline
+
+
+def units_of_products(term: str) -> Q:
+    """Units of the products whose name contains `term` or whose SKU is `term` (the catalogue is small)."""
+    products = Product.objects.filter(Q(name__icontains=term) | Q(sku__iexact=term)).values_list("pk", flat=True)
+    return Q(product__in=list(products))
 
 
 class ProductPriceForm(RefusalCheckingForm):
@@ -127,8 +136,14 @@ class DeviceUnitAdmin(TransitionAdminMixin):
 
     list_display = ["serial_number", "product", "condition", "status", "status_changed_at", "inspection_passed"]
     list_filter = ["status", "condition", "product__kind", "product"]
-    search_fields = ["serial_number", "product__name", "product__sku"]
+    finders = (
+        Finder(gettext_lazy("serial number"), ("serial_number__startswith",), shape=SERIAL, prepare=upper),
+        # A product is looked up in the catalogue first; its units then by the index on product.
+        Finder(gettext_lazy("product name or SKU"), (units_of_products,), shape=r".*[^\W\d_].*"),
+    )
     list_select_related = ["product"]
+    ordering = ["serial_number"]  # the model's order (by product name) would sort every unit on each page
+    sortable_by = ["serial_number"]
     fields = [
         "serial_number",
         "product",
@@ -221,8 +236,16 @@ class ShipmentAdmin(WindowAdmin):
         "carrier",
         "tracking_code",
     ]
-    list_filter = ["status", "carrier"]
-    search_fields = ["reference", "tracking_code", "warehouse_order", "subscriber__last_name", "units__serial_number"]
+    list_filter = ["status", ("carrier", IndexedValuesFilter), "created_at"]
+    finders = (
+        Finder(gettext_lazy("reference"), ("reference__startswith",), shape=REFERENCE, prepare=upper),
+        Finder(
+            gettext_lazy("tracking code, warehouse order or unit serial"),
+            ("tracking_code", "warehouse_order", "units__serial_number"),
+            shape=SERIAL,
+        ),
+        Finder(gettext_lazy("subscriber's name"), ("subscriber__last_name__icontains",), shape=NAME, words=True),
+    )
     list_select_related = ["subscriber"]
-    date_hierarchy = "created_at"
+    sortable_by = ["reference"]
     inlines = [ShipmentItemInline, TrackingEventInline]

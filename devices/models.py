@@ -177,7 +177,13 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
             ("allocate_deviceunit", "Can reserve and release device units for an allocation"),
             ("ship_deviceunit", "Can record device units shipped, delivered or sent a return label"),
         ]
-        indexes = [models.Index(fields=["product", "status"])]
+        indexes = [
+            models.Index(fields=["product", "status"]),
+            # The admin lists units by serial number; its filters keep that order (issue 13).
+            models.Index(fields=["status", "serial_number"], name="unit_status_serial"),
+            models.Index(fields=["condition", "serial_number"], name="unit_condition_serial"),
+            models.Index(fields=["product", "serial_number"], name="unit_product_serial"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.serial_number} ({self.product.name})"
@@ -349,7 +355,14 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["-created_at", "-id"], name="shipment_list_order"),
+            models.Index(fields=["status", "-created_at", "-id"], name="shipment_status_order"),
+            models.Index(fields=["carrier"], name="shipment_carrier"),
+            models.Index(fields=["tracking_code"], condition=~Q(tracking_code=""), name="shipment_tracking_code"),
+            models.Index(fields=["warehouse_order"], condition=~Q(warehouse_order=""), name="shipment_warehouse_order"),
+        ]
         permissions = [("ship_shipment", "Can order, ship and deliver shipments (warehouse and carrier partners)")]
 
     def __str__(self) -> str:

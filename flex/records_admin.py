@@ -1,7 +1,9 @@
 from django.contrib import admin
 
+from flex.large_tables import LargeTableAdmin
 
-class RecordAdmin(admin.ModelAdmin):
+
+class RecordAdmin(LargeTableAdmin):
     """Admin for records of fact (audit events, disclosures, remembered API answers): read, never edit."""
 
     def has_add_permission(self, request):

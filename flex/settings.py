@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # trigram (pg_trgm) indexes for the admin's name searches (flex/indexes.py)
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
@@ -349,3 +350,7 @@ FLEX_CREDITOR = {
     "identifier": os.environ.get("FLEX_CREDITOR_ID", "NL00ZZZ000000000000"),
     "address": os.environ.get("FLEX_CREDITOR_ADDRESS", "Postbus 1234, 1000 AB Amsterdam"),
 }
+
+# The history admin (pghistory.admin) lists events only for a chosen row or model: all events of all
+# tables at once is a sort over millions of rows (issue 13).
+PGHISTORY_ADMIN_ALL_EVENTS = False

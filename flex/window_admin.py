@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 
 from flex.audit.trail import Actor, record
+from flex.large_tables import LargeTableAdmin
 from flex.refusals import Refusal, Refused
 
 
@@ -28,7 +29,7 @@ def every_field(model) -> list[str]:
     return [f.name for f in [*opts.fields, *opts.many_to_many] if not f.primary_key]
 
 
-class WindowAdmin(admin.ModelAdmin):
+class WindowAdmin(LargeTableAdmin):
     # Free-text fields that carry no rule; each save of one is written to the audit trail.
     editable_fields: tuple[str, ...] = ()
     # Whether a person may add new rows here (all fields editable on the add page only).

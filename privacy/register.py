@@ -246,6 +246,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
     },
     "billing.Invoice": {
         "id": N,
+        "subscriber": L,
         "subscription": L,
         "application": L,
         **{

@@ -110,7 +110,18 @@ class Application(ConcurrentTransitionMixin, models.Model):
                 fields=["subscriber"], condition=Q(status__in=OPEN_STATUSES), name="one_open_application_per_subscriber"
             ),
         ]
-        indexes = [models.Index(fields=["status", "submitted_at"])]
+        indexes = [
+            # The admin's list order (oldest first, REG-6), its queues and filters (issue 13).
+            models.Index(fields=["status", "submitted_at", "id"], name="application_status_order"),
+            models.Index(fields=["submitted_at", "id"], name="application_list_order"),
+            models.Index(fields=["payment_method", "submitted_at", "id"], name="application_method_order"),
+            models.Index(fields=["plan", "submitted_at", "id"], name="application_plan_order"),
+            models.Index(
+                fields=["refusal_reason", "submitted_at", "id"],
+                condition=~Q(refusal_reason=""),
+                name="application_refusal_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.reference

@@ -78,6 +78,7 @@ def issue_prepayment_invoice(
 def _issue(subscription, application, kind: str, day: date, lines: list[InvoiceLine]) -> Invoice:
     invoice = Invoice.objects.create(
         number=_next_invoice_number(day),
+        subscriber_id=(subscription or application).subscriber_id,
         subscription=subscription,
         application=application,
         kind=kind,

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 
 
@@ -24,7 +25,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["-at", "-id"], name="audit_list_order"),
+            models.Index(fields=["rule"], name="audit_rule"),
+            models.Index(fields=["target_id"], name="audit_target"),
+            # the admin finds an actor by the start of its label (LIKE 'partner:%'): a pattern index
+            models.Index(OpClass("actor", name="varchar_pattern_ops"), name="audit_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -7,7 +7,6 @@ only the refusal record (day, rule, stage) and a PII-free audit event of the era
 from datetime import date
 
 import pytest
-from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client
@@ -136,8 +135,6 @@ def test_priv_5_child_found_by_the_bank_is_found_in_no_table_after_the_erasure(s
     # that partner on that day for that purpose, but names nobody: no subscriber, no reference.
     disclosure = Disclosure.objects.get(partner__code="idin")
     assert (disclosure.subscriber, disclosure.reference) == (None, "")
-    disclosure_history = apps.get_model("accounts", "DisclosureEvent").objects.filter(pgh_obj_id=disclosure.pk)
-    assert not disclosure_history.exclude(subscriber=None, reference="").exists()
 
     # the audit trail is append-only except for this: the erasure itself, recorded without the person
     erasure = AuditEvent.objects.get(action="erase_personal_data")

@@ -183,6 +183,8 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["status", "serial_number"], name="unit_status_serial"),
             models.Index(fields=["condition", "serial_number"], name="unit_condition_serial"),
             models.Index(fields=["product", "serial_number"], name="unit_product_serial"),
+            # A warehouse's own units, newest first: the partner API's list and its cursor (issue 13)
+            models.Index(fields=["warehouse", "-id"], name="unit_warehouse_newest"),
         ]
 
     def __str__(self) -> str:

@@ -218,3 +218,15 @@ def test_free_text_filters_read_their_values_from_the_index(admin_client):
     page = admin_client.get(url).content.decode()
     assert page.count("?action=give_notice") == 1 and "?action=accept" in page
     assert len(admin_client.get(url, {"action": "give_notice"}).context["cl"].result_list) == 2
+
+
+def test_a_warehouse_reads_its_own_units_newest_first_through_an_index():
+    """The partner API's unit list (a cursor on -id) of one warehouse among several: no walk over every unit."""
+    from devices import selectors
+    from tests.factories import PartnerFactory
+
+    warehouse = PartnerFactory(code="second-warehouse", kind="warehouse")
+    plan = plan_of(selectors.units_of(warehouse).order_by("-id")[:50])
+    scans = [node for node in nodes(plan) if node.get("Relation Name") == "devices_deviceunit"]
+    assert [node["Node Type"] for node in scans] == ["Index Scan"], scans
+    assert "warehouse_id" in scans[0].get("Index Cond", ""), scans[0]

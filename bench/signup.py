@@ -7,12 +7,14 @@ passed and the prepayment paid are set up in bulk (not measured). Measured: for 
 `accept_application` as a reviewer, and everything it enqueues on commit, run in-process as the worker
 would run it: Radio HD activation, allocation of units from stock (row locks, SKIP LOCKED), the
 shipment and its order at the (sandbox) warehouse with the disclosure log, and the decision e-mail.
-Reports throughput, queries per application, and the process's peak resident memory. Writes the figures
-between the BENCH markers in docs/performance.md.
+Reports throughput, queries per application, CPU time per application (this process, and the database
+server's backend when it runs on this machine: steadier than throughput on a shared machine), and the
+process's peak resident memory. Writes the figures between the BENCH markers in docs/performance.md.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -123,6 +125,22 @@ def set_up(count: int):
     return [a.pk for a in applications]
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend; None when the server runs
+    elsewhere or its process is not readable."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def main() -> None:
     args = arguments(__doc__, "applications", 10_000)
     start_django(
@@ -139,13 +157,16 @@ def main() -> None:
     reviewer = Actor.of_user(User.objects.get(email="service@flex.example"))
 
     counter = QueryCounter()
-    start = time.perf_counter()
+    server_start = backend_cpu_seconds()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(counter):
         for done, pk in enumerate(ids, 1):
             services.accept_application(pk, actor=reviewer)
             if done % 1000 == 0:
                 print(f"{done} accepted, {done / (time.perf_counter() - start):.0f}/s", file=sys.stderr, flush=True)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    server_end = backend_cpu_seconds()
+    server = f"{1000 * (server_end - server_start) / args.applications:.1f} ms" if server_end is not None else "n/a"
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
     allocated = Application.objects.filter(pk__in=ids, status="allocated", shipment__status="ordered").count()
@@ -158,6 +179,7 @@ def main() -> None:
         "| --- | --- |",
         f"| accept + Radio HD + allocate + ship order + e-mail | {args.applications / elapsed:.0f} applications "
         f"per second, {counter.count / args.applications:.1f} queries each |",
+        f"| CPU per application: this process, database server | {1000 * cpu / args.applications:.1f} ms, {server} |",
         f"| all {args.applications} allocated and ordered at the warehouse | {allocated} in {elapsed:.0f} s |",
         f"| peak resident memory of the process (setup included) | {peak_kib / 1024:.0f} MiB |",
     ]

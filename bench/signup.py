@@ -36,12 +36,17 @@ def set_up(count: int):
         TermsVersion,
     )
     from devices.models import DeviceUnit, Plan
+    from devices.services import configured_partner
     from flex import clock
 
     plan = Plan.objects.get(code="compact")  # one Ray soundbar
     product = plan.items.get().product
+    warehouse = configured_partner("warehouse")  # units belong to the warehouse that registered them
     DeviceUnit.objects.bulk_create(
-        [DeviceUnit(serial_number=f"BENCH-{n:06d}", product=product, condition="new") for n in range(count)],
+        [
+            DeviceUnit(serial_number=f"BENCH-{n:06d}", product=product, condition="new", warehouse=warehouse)
+            for n in range(count)
+        ],
         batch_size=2000,
     )
     terms = TermsVersion.objects.get()

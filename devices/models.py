@@ -177,7 +177,17 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
             ("allocate_deviceunit", "Can reserve and release device units for an allocation"),
             ("ship_deviceunit", "Can record device units shipped, delivered or sent a return label"),
         ]
-        indexes = [models.Index(fields=["product", "status"])]
+        indexes = [
+            models.Index(fields=["product", "status"]),
+            # PLAN-2: allocation takes a product's units in stock in this order (refurbished first where the
+            # plan allows, then the longest in stock) with LIMIT and SKIP LOCKED; without this index every
+            # allocation sorts all of the product's stock.
+            models.Index(
+                fields=["product", "-condition", "registered_at", "id"],
+                condition=models.Q(status=S.IN_STOCK),
+                name="deviceunit_stock_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.serial_number} ({self.product.name})"

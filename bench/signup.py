@@ -148,8 +148,13 @@ def backend_cpu_seconds() -> float | None:
 
 def main() -> None:
     args = arguments(__doc__, "applications", 10_000)
+    # A worker runs with DEBUG off: no query log kept in memory, no debug logging per query.
     start_django(
-        args.database_url, EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", FLEX_SANDBOX_AUTOPILOT="0"
+        args.database_url,
+        DEBUG="0",
+        SECRET_KEY="bench-only-not-a-secret",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        FLEX_SANDBOX_AUTOPILOT="0",
     )
     from django.db import connection
 

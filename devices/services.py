@@ -201,7 +201,7 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
     """
     from devices.adapters.warehouse import OrderLine, OutboundOrder, warehouse
 
-    shipment = Shipment.objects.select_related("subscriber", "address").get(pk=shipment_id)
+    shipment = Shipment.objects.select_related("subscriber", "address", "warehouse").get(pk=shipment_id)
     if shipment.status != ShipmentStatus.REQUESTED:
         return shipment
     adapter = warehouse()
@@ -215,6 +215,7 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
         subscriber=shipment.subscriber,
         purpose="ship the rented devices (terms art. 3.6)",
         reference=shipment.reference,
+        partner=shipment.warehouse,  # the warehouse the adapter talks to, as a rule
     ).order_shipment(
         OutboundOrder(
             reference=shipment.reference,

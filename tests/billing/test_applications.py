@@ -356,6 +356,20 @@ def test_acceptance_creates_the_subscription_allocates_ships_and_confirms(signup
     assert disclosed == {"idin", "creditbureau", "payments", "warehouse"}  # PRIV-1
 
 
+def test_acceptance_and_the_jobs_it_enqueues_take_a_fixed_number_of_queries(signup, django_assert_max_num_queries):
+    """Issue 13: accepting an application with an add-on, with the jobs it enqueues run as a worker runs
+    them (Radio HD, allocation of both products, the warehouse order with its disclosure, the e-mail),
+    took 54 queries; the reviewer's permissions and the content types, read once per process, included."""
+    application = submitted(signup, addons=[signup.addon])
+    with django_assert_max_num_queries(47):
+        services.accept_application(application.pk, actor=signup.reviewer)
+    application.refresh_from_db()
+    assert application.status == AS.ALLOCATED
+    assert application.shipment.status == "ordered"
+    assert application.subscription.radio_hd_reference
+    assert application.decision_emailed_at is not None
+
+
 def test_disclosures_name_categories_purpose_and_time(signup, travel):
     with travel("2026-11-24T09:00:00+01:00"):
         submitted(signup)

@@ -225,6 +225,23 @@ def test_reg_9_same_verified_person_under_another_account_is_refused(signup):
     assert (second.status, second.refusal_rule) == (AS.REFUSED, "REG-9")
 
 
+def test_reg_9_acceptance_is_refused_whole_when_a_live_subscription_came_first(signup):
+    """The one-live-subscription constraint is the last guard, for a race the checks cannot see: the
+    acceptance is refused and nothing of it is written."""
+    from flex.audit.models import AuditEvent
+
+    application = submitted(signup)
+    # Only a race between two acceptances reaches this state; no service writes it, so the test does.
+    Subscription.objects.create(
+        subscriber=application.subscriber, plan=signup.plan, payment_method="sepa_direct_debit", accepted_at=clock.now()
+    )
+    assert refused_rule(lambda: services.accept_application(application.pk, actor=signup.reviewer)) == ("REG-9", None)
+    application.refresh_from_db()
+    assert (application.status, application.subscription) == (AS.AWAITING_REVIEW, None)
+    assert Subscription.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="accept").exists()
+
+
 # --- REG-4, REG-5: refusing checks ---------------------------------------------------------------
 
 

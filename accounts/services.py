@@ -85,14 +85,24 @@ def partner_for_code(code: str, *, kind: str, name: str = "") -> Partner:
 
 
 def log_disclosure(
-    partner_code: str, *, kind: str, subscriber: Subscriber | None, categories: list[str], purpose: str, reference: str
+    partner_code: str,
+    *,
+    kind: str,
+    subscriber: Subscriber | None,
+    categories: list[str],
+    purpose: str,
+    reference: str,
+    partner: Partner | None = None,
 ) -> Disclosure:
     """Record that personal data went to a partner (PRIV-1, terms art. 9.2): who, what, why, when.
 
     Call it in the transaction that sends, or before the call, so no disclosure goes unrecorded. A
     partner row that does not exist yet is created: a missing row must never lose a disclosure.
+    `partner` is the partner's row when the caller already holds it (it saves a lookup); a row with
+    another code is ignored.
     """
-    partner = partner_for_code(partner_code, kind=kind)
+    if partner is None or partner.code != partner_code:
+        partner = partner_for_code(partner_code, kind=kind)
     return Disclosure.objects.create(
         partner=partner,
         subscriber=subscriber,
@@ -103,12 +113,20 @@ def log_disclosure(
     )
 
 
-def disclose_to(partner_adapter: A, *, subscriber: Subscriber | None, purpose: str, reference: str) -> A:
+def disclose_to(
+    partner_adapter: A,
+    *,
+    subscriber: Subscriber | None,
+    purpose: str,
+    reference: str,
+    partner: Partner | None = None,
+) -> A:
     """Log what the partner behind `partner_adapter` is about to receive, then hand the adapter back for
     the call: `disclose_to(credit_bureau(), subscriber=..., purpose=..., reference=...).check(...)`.
 
     The one home of "disclosure, then partner call" (PRIV-1, terms art. 9.2): the partner code and kind
-    come from the adapter's configuration, the categories from the adapter's interface.
+    come from the adapter's configuration, the categories from the adapter's interface. `partner`: the
+    partner's row when the caller already holds it (see `log_disclosure`).
     """
     log_disclosure(
         partner_adapter.cfg.partner_code,
@@ -117,6 +135,7 @@ def disclose_to(partner_adapter: A, *, subscriber: Subscriber | None, purpose: s
         categories=list(partner_adapter.disclosed_categories),
         purpose=purpose,
         reference=reference,
+        partner=partner,
     )
     return partner_adapter
 

@@ -7,12 +7,18 @@ passed and the prepayment paid are set up in bulk (not measured). Measured: for 
 `accept_application` as a reviewer, and everything it enqueues on commit, run in-process as the worker
 would run it: Radio HD activation, allocation of units from stock (row locks, SKIP LOCKED), the
 shipment and its order at the (sandbox) warehouse with the disclosure log, and the decision e-mail.
-Reports throughput, queries per application, and the process's peak resident memory. Writes the figures
-between the BENCH markers in docs/performance.md.
+Reports throughput, queries per application, CPU time per application (this process, and the database
+server's backend when it runs on this machine: steadier than throughput on a shared machine), and the
+process's peak resident memory. Writes the figures between the BENCH markers in docs/performance.md.
+
+`--workers N` shares the applications among N processes, as a worker pool of that concurrency would
+(allocations then race for units through SKIP LOCKED); the default is one process, one after another.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import resource
 import sys
 import time
@@ -34,12 +40,17 @@ def set_up(count: int):
         TermsVersion,
     )
     from devices.models import DeviceUnit, Plan
+    from devices.services import configured_partner
     from flex import clock
 
     plan = Plan.objects.get(code="compact")  # one Ray soundbar
     product = plan.items.get().product
+    warehouse = configured_partner("warehouse")  # units belong to the warehouse that registered them
     DeviceUnit.objects.bulk_create(
-        [DeviceUnit(serial_number=f"BENCH-{n:06d}", product=product, condition="new") for n in range(count)],
+        [
+            DeviceUnit(serial_number=f"BENCH-{n:06d}", product=product, condition="new", warehouse=warehouse)
+            for n in range(count)
+        ],
         batch_size=2000,
     )
     terms = TermsVersion.objects.get()
@@ -124,43 +135,115 @@ def set_up(count: int):
     return [a.pk for a in applications]
 
 
-def main() -> None:
-    args = arguments(__doc__, "applications", 10_000)
-    start_django(
-        args.database_url, EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend", FLEX_SANDBOX_AUTOPILOT="0"
-    )
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend; None when the server runs
+    elsewhere or its process is not readable."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def accept_all(ids: list[int], *, progress: bool) -> dict[str, float]:
+    """Accept `ids` one after another in this process, as one worker would, with everything enqueued
+    run in-process: queries, seconds taken, CPU seconds of this process and of its database backend."""
     from django.db import connection
 
     from accounts.models import User
     from billing import services
-    from billing.models import Application
     from flex.audit.trail import Actor
 
-    ids = set_up(args.applications)
     reviewer = Actor.of_user(User.objects.get(email="service@flex.example"))
-
     counter = QueryCounter()
-    start = time.perf_counter()
+    server_start = backend_cpu_seconds()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with connection.execute_wrapper(counter):
         for done, pk in enumerate(ids, 1):
             services.accept_application(pk, actor=reviewer)
-            if done % 1000 == 0:
+            if progress and done % 1000 == 0:
                 print(f"{done} accepted, {done / (time.perf_counter() - start):.0f}/s", file=sys.stderr, flush=True)
-    elapsed = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    server_end = backend_cpu_seconds()
+    server = server_end - server_start if server_start is not None and server_end is not None else None
+    return {"queries": counter.count, "elapsed": elapsed, "cpu": cpu, "server": server}
+
+
+def accept_in_workers(ids: list[int], workers: int) -> dict[str, float]:
+    """`workers` processes (forked, each with its own connection) share the applications, as a worker
+    pool with that concurrency would; the figures are summed, the time is the pool's."""
+    from django.db import connections
+
+    connections.close_all()  # each process opens its own
+    start = time.perf_counter()
+    children = []
+    for n in range(workers):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            figures = accept_all(ids[n::workers], progress=n == 0)
+            connections.close_all()
+            with os.fdopen(write, "w") as out:
+                json.dump(figures, out)
+            os._exit(0)
+        os.close(write)
+        children.append((pid, read))
+    totals = {"queries": 0, "cpu": 0.0, "server": 0.0}
+    for pid, read in children:
+        with os.fdopen(read) as answer:
+            figures = json.load(answer)
+        _, status = os.waitpid(pid, 0)
+        assert status == 0, f"worker {pid} failed"
+        for key in totals:
+            totals[key] = None if totals[key] is None or figures[key] is None else totals[key] + figures[key]
+    return {**totals, "elapsed": time.perf_counter() - start}
+
+
+def main() -> None:
+    def workers(parser):
+        parser.add_argument(
+            "--workers", type=int, default=1, help="processes sharing the applications (a worker pool's concurrency)"
+        )
+
+    args = arguments(__doc__, "applications", 10_000, workers)
+    # A worker runs with DEBUG off: no query log kept in memory, no debug logging per query.
+    start_django(
+        args.database_url,
+        DEBUG="0",
+        SECRET_KEY="bench-only-not-a-secret",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        FLEX_SANDBOX_AUTOPILOT="0",
+    )
+    from billing.models import Application
+
+    ids = set_up(args.applications)
+    figures = accept_all(ids, progress=True) if args.workers == 1 else accept_in_workers(ids, args.workers)
+    count, elapsed = args.applications, figures["elapsed"]
+    server = f"{1000 * figures['server'] / count:.1f} ms" if figures["server"] is not None else "n/a"
+    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
     allocated = Application.objects.filter(pk__in=ids, status="allocated", shipment__status="ordered").count()
     assert allocated == len(ids), f"only {allocated} of {len(ids)} allocated and ordered"
+    pool = "one process" if args.workers == 1 else f"{args.workers} worker processes"
     lines = [
-        f"Run `make bench` ({args.applications} applications; {machine()}; "
-        "tasks in-process, sandbox partners without latency).",
+        f"Run `make bench` ({count} applications; {machine()}; "
+        f"tasks in-process in {pool}, sandbox partners without latency).",
         "",
         "| path | figure |",
         "| --- | --- |",
-        f"| accept + Radio HD + allocate + ship order + e-mail | {args.applications / elapsed:.0f} applications "
-        f"per second, {counter.count / args.applications:.1f} queries each |",
-        f"| all {args.applications} allocated and ordered at the warehouse | {allocated} in {elapsed:.0f} s |",
-        f"| peak resident memory of the process (setup included) | {peak_kib / 1024:.0f} MiB |",
+        f"| accept + Radio HD + allocate + ship order + e-mail | {count / elapsed:.0f} applications "
+        f"per second, {figures['queries'] / count:.1f} queries each |",
+        f"| CPU per application: the benchmark's process(es), database server | "
+        f"{1000 * figures['cpu'] / count:.1f} ms, {server} |",
+        f"| all {count} allocated and ordered at the warehouse | {allocated} in {elapsed:.0f} s |",
+        f"| peak resident memory of a process (setup included) | {peak_kib / 1024:.0f} MiB |",
     ]
     table = "\n".join(lines)
     print(table)

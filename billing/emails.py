@@ -44,7 +44,7 @@ def send_application_decision(application_id: int) -> bool:
     with transaction.atomic():
         application = (
             Application.objects.select_for_update(of=("self",))
-            .select_related("subscriber", "plan", "subscription")
+            .select_related("subscriber", "plan")
             .get(pk=application_id)
         )
         accepted = application.status not in (ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN)
@@ -55,7 +55,7 @@ def send_application_decision(application_id: int) -> bool:
             context = {
                 "application": application,
                 "subscriber": application.subscriber,
-                "addons": [a.product for a in application.addons.select_related("product")],
+                "addons": [a.product for a in application.addons.select_related("product").order_by("id")],
                 "article": localised_article(article_of(application.refusal_rule)) if application.refusal_rule else "",
             }
             body = render_to_string(template, context)

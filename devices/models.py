@@ -185,6 +185,14 @@ class DeviceUnit(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["product", "serial_number"], name="unit_product_serial"),
             # A warehouse's own units, newest first: the partner API's list and its cursor (issue 13)
             models.Index(fields=["warehouse", "-id"], name="unit_warehouse_newest"),
+            # PLAN-2: allocation takes a product's units in stock in this order (refurbished first where the
+            # plan allows, then the longest in stock) with LIMIT and SKIP LOCKED; without this index every
+            # allocation sorts all of the product's stock.
+            models.Index(
+                fields=["product", "-condition", "registered_at", "id"],
+                condition=models.Q(status=S.IN_STOCK),
+                name="deviceunit_stock_queue",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -160,7 +160,10 @@ def reserve_units(demand: Counter[int], *, allows_refurbished: bool, actor: Acto
     for unit in taken:
         perform(unit, "reserve", user=staff_of(actor))
         unit.status_changed_at = now
-    DeviceUnit.objects.bulk_update(taken, ["status", "status_changed_at"])
+    # One state for all of them (the target of `reserve`): one plain UPDATE, not a CASE per row.
+    DeviceUnit.objects.filter(pk__in=[unit.pk for unit in taken]).update(
+        status=UnitStatus.RESERVED, status_changed_at=now
+    )
     return taken
 
 
@@ -173,12 +176,15 @@ def create_shipment(subscriber: Subscriber, address: Address, units: list[Device
     from devices.tasks import order_shipment as order_task
 
     holders = {unit.warehouse_id for unit in units}
-    warehouse = units[0].warehouse if len(holders) == 1 and None not in holders else None
+    if len(holders) == 1 and None not in holders:
+        warehouse_id = holders.pop()
+    else:
+        warehouse_id = configured_partner(PartnerKind.WAREHOUSE).pk
     shipment = Shipment.objects.create(
         reference=f"SHP{get_next_value('shipment'):07d}",
         subscriber=subscriber,
         address=address,
-        warehouse=warehouse or configured_partner(PartnerKind.WAREHOUSE),
+        warehouse_id=warehouse_id,
         requested_at=clock.now(),
     )
     ShipmentItem.objects.bulk_create([ShipmentItem(shipment=shipment, unit=unit) for unit in units])
@@ -195,20 +201,21 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
     """
     from devices.adapters.warehouse import OrderLine, OutboundOrder, warehouse
 
-    shipment = Shipment.objects.select_related("subscriber", "address").get(pk=shipment_id)
+    shipment = Shipment.objects.select_related("subscriber", "address", "warehouse").get(pk=shipment_id)
     if shipment.status != ShipmentStatus.REQUESTED:
         return shipment
     adapter = warehouse()
     address = shipment.address
     lines = tuple(
-        OrderLine(item.unit.product.sku, item.unit.serial_number)
-        for item in shipment.items.select_related("unit__product").order_by("id")
+        OrderLine(sku, serial_number)
+        for sku, serial_number in shipment.items.order_by("id").values_list("unit__product__sku", "unit__serial_number")
     )
     order_id = disclose_to(
         adapter,
         subscriber=shipment.subscriber,
         purpose="ship the rented devices (terms art. 3.6)",
         reference=shipment.reference,
+        partner=shipment.warehouse,  # the warehouse the adapter talks to, as a rule
     ).order_shipment(
         OutboundOrder(
             reference=shipment.reference,

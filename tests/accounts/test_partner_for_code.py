@@ -29,3 +29,21 @@ def test_a_disclosure_is_logged_on_the_partner_row_the_code_names():
     assert disclosure.partner_id == warehouse.pk
     assert Partner.objects.filter(code="wh-north").count() == 1
     assert Disclosure.objects.get().partner.kind == "warehouse"
+
+
+def test_a_partner_row_the_caller_holds_is_used_only_when_it_has_the_code(django_assert_num_queries):
+    warehouse = partner_for_code("wh-north", kind=PartnerKind.WAREHOUSE)
+    carrier = partner_for_code("carrier", kind=PartnerKind.CARRIER)
+    disclose = lambda partner: log_disclosure(  # noqa: E731
+        "wh-north",
+        kind=PartnerKind.WAREHOUSE,
+        subscriber=None,
+        categories=["address"],
+        purpose="shipping",
+        reference="S1",
+        partner=partner,
+    )
+    with django_assert_num_queries(1):  # the disclosure itself, no lookup of the partner
+        held = disclose(warehouse)
+    other = disclose(carrier)
+    assert held.partner_id == other.partner_id == warehouse.pk

@@ -225,6 +225,23 @@ def test_reg_9_same_verified_person_under_another_account_is_refused(signup):
     assert (second.status, second.refusal_rule) == (AS.REFUSED, "REG-9")
 
 
+def test_reg_9_acceptance_is_refused_whole_when_a_live_subscription_came_first(signup):
+    """The one-live-subscription constraint is the last guard, for a race the checks cannot see: the
+    acceptance is refused and nothing of it is written."""
+    from flex.audit.models import AuditEvent
+
+    application = submitted(signup)
+    # Only a race between two acceptances reaches this state; no service writes it, so the test does.
+    Subscription.objects.create(
+        subscriber=application.subscriber, plan=signup.plan, payment_method="sepa_direct_debit", accepted_at=clock.now()
+    )
+    assert refused_rule(lambda: services.accept_application(application.pk, actor=signup.reviewer)) == ("REG-9", None)
+    application.refresh_from_db()
+    assert (application.status, application.subscription) == (AS.AWAITING_REVIEW, None)
+    assert Subscription.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="accept").exists()
+
+
 # --- REG-4, REG-5: refusing checks ---------------------------------------------------------------
 
 
@@ -354,6 +371,20 @@ def test_acceptance_creates_the_subscription_allocates_ships_and_confirms(signup
     assert [m.subject for m in mail.outbox] == [f"Flex: je bestelling {application.reference} is geaccepteerd"]
     disclosed = set(Disclosure.objects.values_list("partner__code", flat=True))
     assert disclosed == {"idin", "creditbureau", "payments", "warehouse"}  # PRIV-1
+
+
+def test_acceptance_and_the_jobs_it_enqueues_take_a_fixed_number_of_queries(signup, django_assert_max_num_queries):
+    """Issue 13: accepting an application with an add-on, with the jobs it enqueues run as a worker runs
+    them (Radio HD, allocation of both products, the warehouse order with its disclosure, the e-mail),
+    took 54 queries; the reviewer's permissions and the content types, read once per process, included."""
+    application = submitted(signup, addons=[signup.addon])
+    with django_assert_max_num_queries(47):
+        services.accept_application(application.pk, actor=signup.reviewer)
+    application.refresh_from_db()
+    assert application.status == AS.ALLOCATED
+    assert application.shipment.status == "ordered"
+    assert application.subscription.radio_hd_reference
+    assert application.decision_emailed_at is not None
 
 
 def test_disclosures_name_categories_purpose_and_time(signup, travel):

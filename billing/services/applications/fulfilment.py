@@ -8,10 +8,12 @@ from collections import Counter
 from datetime import date
 
 from django.db import transaction
+from django.db.models import Value
 
 from accounts.selectors import current_address
-from billing.models import Application, ApplicationStatus, Subscription, SubscriptionStatus
+from billing.models import Application, ApplicationAddOn, ApplicationStatus, Subscription, SubscriptionStatus
 from devices import services as device_services
+from devices.models import PlanItem
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.fsm import perform, staff_of
@@ -20,11 +22,17 @@ AS = ApplicationStatus
 
 
 def allocation_demand(application: Application) -> Counter[int]:
+    """Product id -> quantity: the plan's items and one unit per add-on chosen, read in one query."""
+    items = PlanItem.objects.filter(plan_id=application.plan_id).order_by().values_list("product_id", "quantity")
+    addons = (
+        ApplicationAddOn.objects.filter(application_id=application.pk)
+        .order_by()
+        .annotate(quantity=Value(1))
+        .values_list("product_id", "quantity")
+    )
     demand: Counter[int] = Counter()
-    for item in application.plan.items.all():
-        demand[item.product_id] += item.quantity
-    for addon in application.addons.all():
-        demand[addon.product_id] += 1
+    for product_id, quantity in items.union(addons, all=True):
+        demand[product_id] += quantity
     return demand
 
 
@@ -41,7 +49,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
     with transaction.atomic(), history_context(actor, "allocate_application"):
         application = (
             Application.objects.select_for_update(of=("self",))
-            .select_related("subscriber", "plan", "subscription")
+            .select_related("subscriber", "plan")
             .get(pk=application_id)
         )
         if application.status not in (AS.ACCEPTED, AS.AWAITING_STOCK):
@@ -58,7 +66,10 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
             return application
         now = clock.now()
         SubscriptionUnit.objects.bulk_create(
-            [SubscriptionUnit(subscription=application.subscription, unit=unit, allocated_at=now) for unit in units]
+            [
+                SubscriptionUnit(subscription_id=application.subscription_id, unit=unit, allocated_at=now)
+                for unit in units
+            ]
         )
         address = current_address(application.subscriber)
         shipment = device_services.create_shipment(application.subscriber, address, units, actor=actor)
@@ -88,13 +99,17 @@ def activate_radio_hd(subscription_id: int, *, actor: Actor) -> Subscription:
     if subscription.radio_hd_reference:
         return subscription
     activation = radio_hd().activate(f"SUB{subscription.pk}")
+    now = clock.now()
     with transaction.atomic(), history_context(actor, "activate_radio_hd"):
         updated = Subscription.objects.filter(pk=subscription_id, radio_hd_reference="").update(
-            radio_hd_reference=activation, radio_hd_activated_at=clock.now()
+            radio_hd_reference=activation, radio_hd_activated_at=now
         )
         if updated:
             record(actor, "activate_radio_hd", subscription, rule="RADIO-1", activation=activation)
-    subscription.refresh_from_db()
+    if updated:
+        subscription.radio_hd_reference, subscription.radio_hd_activated_at = activation, now
+    else:
+        subscription.refresh_from_db()  # a concurrent run activated it first
     return subscription
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from billing import rules
 from billing.models import (
     REFUSING_CHECKS,
     Application,
+    ApplicationCheck,
     ApplicationStatus,
     CheckOutcome,
     InvoiceKind,
@@ -57,25 +59,29 @@ def accept_application(application_id: int, *, actor: Actor, reason: str = "") -
 
     with transaction.atomic(), history_context(actor, "accept_application", reason):
         application = (
-            Application.objects.select_for_update().select_related("subscriber", "plan").get(pk=application_id)
+            Application.objects.select_for_update()
+            # The accept condition reads the checks twice (perform() names the failing rule, django-fsm
+            # checks again): prefetched, that is one query.
+            .prefetch_related(Prefetch("checks", queryset=ApplicationCheck.objects.order_by("id")))
+            .get(pk=application_id)
         )
         perform(application, "accept", clock.now(), actor.label, user=staff_of(actor))
         try:
-            with transaction.atomic():
-                subscription = Subscription.objects.create(
-                    subscriber=application.subscriber,
-                    plan=application.plan,
-                    payment_method=application.payment_method,
-                    accepted_at=clock.now(),
-                )
+            # No savepoint around it: a conflict refuses the whole acceptance, which then rolls back.
+            subscription = Subscription.objects.create(
+                subscriber_id=application.subscriber_id,
+                plan_id=application.plan_id,
+                payment_method=application.payment_method,
+                accepted_at=clock.now(),
+            )
         except IntegrityError:
             raise Refused(
                 Refusal(rule="REG-9", message=_("This subscriber already has a subscription; there can be only one."))
             ) from None
         SubscriptionAddOn.objects.bulk_create(
             [
-                SubscriptionAddOn(subscription=subscription, product_id=addon.product_id, added_on=clock.today())
-                for addon in application.addons.all()
+                SubscriptionAddOn(subscription=subscription, product_id=product_id, added_on=clock.today())
+                for product_id in application.addons.order_by("id").values_list("product_id", flat=True)
             ]
         )
         application.invoices.filter(kind=InvoiceKind.PREPAYMENT).update(subscription=subscription)

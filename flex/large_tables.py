@@ -37,13 +37,11 @@ from django.db import connections
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-EXACT_COUNT_UP_TO = 10_000
-
 
 class EstimatedCountPaginator(Paginator):
     """Exact counts for lists of up to 10,000 rows; above that, the planner's estimate (`estimated`)."""
 
-    exact_up_to = EXACT_COUNT_UP_TO
+    exact_up_to = 10_000
     estimated = False
 
     @cached_property

@@ -232,7 +232,7 @@ def order_shipment(shipment_id: int, *, actor: Actor) -> Shipment:
         if shipment.status == ShipmentStatus.REQUESTED:
             perform(shipment, "order", order_id, user=staff_of(actor))
             shipment.status_changed_at = clock.now()
-            shipment.save()
+            shipment.save(update_fields=["status", "status_changed_at", "warehouse_order"])
         elif not shipment.warehouse_order:
             # The warehouse's confirmation overtook our order call's answer: keep the order id all the same.
             shipment.warehouse_order = order_id

@@ -61,7 +61,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
             if application.status == AS.ACCEPTED:
                 perform(application, "wait_for_stock", user=staff_of(actor))
                 application.status_changed_at = clock.now()
-                application.save()
+                application.save(update_fields=["status", "status_changed_at"])
                 record(actor, "wait_for_stock", application, rule="PLAN-2")
             return application
         now = clock.now()
@@ -76,7 +76,7 @@ def allocate_application(application_id: int, *, actor: Actor) -> Application:
         perform(application, "allocate", user=staff_of(actor))
         application.shipment = shipment
         application.status_changed_at = now
-        application.save()
+        application.save(update_fields=["status", "status_changed_at", "shipment"])
         record(actor, "allocate", application, rule="PLAN-2", units=[u.serial_number for u in units])
     return application
 

@@ -87,7 +87,7 @@ def accept_application(application_id: int, *, actor: Actor, reason: str = "") -
         application.invoices.filter(kind=InvoiceKind.PREPAYMENT).update(subscription=subscription)
         application.subscription = subscription
         application.status_changed_at = clock.now()
-        application.save()
+        application.save(update_fields=["status", "status_changed_at", "decided_at", "decided_by", "subscription"])
         record(actor, "accept", application, rule="REG-3", reason=reason, subscription=subscription.pk)
         transaction.on_commit(lambda: activate_radio_hd.delay(subscription.pk))
         transaction.on_commit(lambda: allocate_application.delay(application.pk))

@@ -34,6 +34,7 @@ _VIEW_BILLING = _crud(
     "applicationcheck",
     "applicationaddon",
     "termsversion",
+    "invoiceissuer",
     actions=("view",),
 )
 _VIEW_SHIPPING = _crud("devices", "shipment", "shipmentitem", "trackingevent", actions=("view",))
@@ -67,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _VIEW_BILLING
     | _crud("devices", "product", "productprice", "plan", "planitem")
     | _crud("billing", "termsversion")
+    | _crud("billing", "billingrun", actions=("view",))
     | {"billing.terminate_subscription"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING

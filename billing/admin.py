@@ -9,7 +9,9 @@ from billing.models import (
     ApplicationAddOn,
     ApplicationCheck,
     ApplicationStatus,
+    BillingRun,
     Invoice,
+    InvoiceIssuer,
     InvoiceLine,
     Payment,
     RefusalReason,
@@ -119,7 +121,17 @@ class InvoiceAdmin(WindowAdmin):
     """An issued invoice (or credit note) is a tax document: never edited, never deleted; a correction is
     a credit note (Wet OB 1968 art. 35a)."""
 
-    list_display = ["number", "subscriber", "kind", "issue_date", "due_date", "gross_total", "status", "emailed_at"]
+    list_display = [
+        "number",
+        "subscriber",
+        "kind",
+        "issue_date",
+        "period_start",
+        "due_date",
+        "gross_total",
+        "status",
+        "emailed_at",
+    ]
     list_filter = ["status", "kind", "issue_date"]
     finders = (
         Finder(_("invoice number"), ("number__startswith",), shape=INVOICE_NUMBER, prepare=upper),
@@ -332,3 +344,41 @@ class SequenceAdmin(RecordAdmin):
     list_display = ["name", "last"]
     ordering = ["name"]
     search_fields = ["name"]
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(RecordAdmin):
+    """PAY-1: the monthly runs, for finance to see when each ran, how far it got, what it invoiced and
+    what failed. A run is a record; rerunning a day is the job's business (it resumes, never doubles)."""
+
+    list_display = [
+        "run_on",
+        "status",
+        "started_at",
+        "duration",
+        "subscriptions_due",
+        "progress",
+        "invoices_issued",
+        "gross_total",
+        "error_count",
+    ]
+    list_filter = ["status"]
+    ordering = ["-started_at", "-id"]
+    sortable_by = []
+
+    @admin.display(description=_("chunks done"))
+    def progress(self, run):
+        return f"{run.chunks_done} / {run.chunks}"
+
+    @admin.display(description=_("errors"))
+    def error_count(self, run):
+        return len(run.errors)
+
+
+@admin.register(InvoiceIssuer)
+class InvoiceIssuerAdmin(RecordAdmin):
+    """The supplier's details each invoice names (Wet OB 1968 art. 35a), dated: an invoice keeps the
+    row in force on its date. Read-only: a new row comes from the settings at deployment."""
+
+    list_display = ["valid_from", "name", "vat_number", "kvk_number", "source"]
+    ordering = ["-valid_from"]

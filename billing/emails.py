@@ -3,13 +3,14 @@ written in the language the subscriber chose (signed up in, or switched to in th
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.models import Application, ApplicationStatus, Invoice
+from billing.models import Application, ApplicationStatus, Invoice, InvoiceKind, PaymentMethod
 from flex import clock
 
 
@@ -25,9 +26,22 @@ def send_invoice(invoice_id: int) -> bool:
             return False
         subscriber = (invoice.subscription or invoice.application).subscriber
         with translation.override(subscriber.language):
+            # For a SEPA payer the invoice e-mail is the pre-notification: amount and collection date at
+            # least 14 days ahead (SEPA Core rulebook, PT-03.10; terms art. 8.2), sent with the invoice.
+            direct_debit = (
+                invoice.kind == InvoiceKind.MONTHLY
+                and invoice.subscription is not None
+                and invoice.subscription.payment_method == PaymentMethod.SEPA_DIRECT_DEBIT
+            )
             body = render_to_string(
                 "billing/email/invoice.txt",
-                {"invoice": invoice, "lines": invoice.lines.all(), "subscriber": subscriber},
+                {
+                    "invoice": invoice,
+                    "lines": invoice.lines.all(),
+                    "subscriber": subscriber,
+                    "direct_debit": direct_debit,
+                    "creditor": settings.FLEX_CREDITOR,
+                },
             )
             subject = _("Flex invoice %(number)s") % {"number": invoice.number}
         EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()

@@ -26,6 +26,52 @@ def end_date_after_notice(notice_date: date, minimum_term_end: date | None) -> d
     return max(after_notice, minimum_term_end) if minimum_term_end else after_notice
 
 
+def period_start(start_date: date, number: int) -> date:
+    """PAY-1 interpretation (terms art. 8.1): period `number` (1, 2, ...) starts on the start date's day
+    of the month, `number - 1` months on, clamped to the month's end and always counted from the start
+    date itself (a 31 January start: 28/29 February, then 31 March, not 28 March)."""
+    if number < 1:
+        raise ValueError("periods are numbered from 1")
+    return clock.add_months(start_date, number - 1)
+
+
+def period_end(start_date: date, number: int) -> date:
+    """The last day of period `number`: the day before the next one starts."""
+    return period_start(start_date, number + 1) - timedelta(days=1)
+
+
+def period_number(start_date: date, day: date) -> int:
+    """The number of the period `day` falls in (1 for the start date itself)."""
+    if day < start_date:
+        raise ValueError(f"{day} lies before the start date {start_date}")
+    number = (day.year - start_date.year) * 12 + day.month - start_date.month + 1
+    while period_start(start_date, number) > day:
+        number -= 1
+    return number
+
+
+@dataclass(frozen=True)
+class Period:
+    number: int
+    start: date
+    end: date
+
+
+def periods_to_invoice(start_date: date, invoiced_until: date, *, today: date, lead_days: int) -> list[Period]:
+    """PAY-1: fees are invoiced in advance. Every period that starts on or after `invoiced_until` (the
+    first day no invoice covers) and no later than `lead_days` from today is due now; after a missed run
+    all of them, oldest first, each on its own invoice."""
+    horizon = today + timedelta(days=lead_days)
+    periods = []
+    number = period_number(start_date, invoiced_until)
+    if period_start(start_date, number) < invoiced_until:
+        number += 1
+    while (start := period_start(start_date, number)) <= horizon:
+        periods.append(Period(number, start, period_end(start_date, number)))
+        number += 1
+    return periods
+
+
 def prepayment_received(subscription: Subscription) -> Refusal | None:
     """REG-7 (terms art. 2.3.1): nothing ships, so nothing starts, before the first 3 fees are paid."""
     from billing.models import InvoiceKind, InvoiceStatus

@@ -7,6 +7,7 @@ lock and "only once" is a unique constraint. Partner timeouts are retried with b
 from celery import shared_task
 
 from billing import emails, services
+from flex import clock
 from flex.audit.trail import Actor
 from flex.partners import PartnerTimeout
 
@@ -16,6 +17,42 @@ PARTNER_RETRY = {"autoretry_for": (PartnerTimeout,), "retry_backoff": True, "ret
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def send_invoice_email(invoice_id: int) -> None:
     emails.send_invoice(int(invoice_id))
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_invoice_emails(invoice_ids: list[int]) -> int:
+    """A chunk's invoices by e-mail (PAY-8), each once: a retry skips those already sent."""
+    return sum(emails.send_invoice(int(pk)) for pk in invoice_ids)
+
+
+@shared_task
+def run_monthly_billing() -> int:
+    """PAY-1, daily: open today's run and hand its chunks to the workers; the last chunk closes it."""
+    from celery import chord
+
+    actor = Actor.system("billing_run")
+    run, chunks = services.start_billing_run(clock.today(), actor=actor)
+    if not chunks:
+        services.finish_billing_run(run.pk, actor=actor)
+        return run.pk
+    chord(bill_subscriptions.s(run.pk, chunk) for chunk in chunks)(finish_billing_run.si(run.pk))
+    return run.pk
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def bill_subscriptions(run_id: int, subscription_ids: list[int]) -> int:
+    """One chunk of a run. A worker lost halfway leaves nothing (one transaction); the message is
+    delivered again (acks_late) and the chunk redone. A chunk that fails is recorded on the run."""
+    ids = [int(pk) for pk in subscription_ids]
+    try:
+        return len(services.bill_chunk(int(run_id), ids, actor=Actor.system("billing_run")))
+    except Exception:  # logged and recorded on the run by bill_chunk; the chord must still close the run
+        return 0
+
+
+@shared_task
+def finish_billing_run(run_id: int) -> None:
+    services.finish_billing_run(int(run_id), actor=Actor.system("billing_run"))
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)

@@ -42,6 +42,12 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # PAY-1: every day, the monthly fees of the periods starting within the lead time are invoiced (and
+    # any a missed day left); a run for a day already run issues nothing twice.
+    "run-monthly-billing": {
+        "task": "billing.tasks.run_monthly_billing",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # TERM-3: when a notice period has run out, the subscriber gets return instructions and labels.
     "request-due-returns": {
         "task": "billing.tasks.request_due_returns",

@@ -351,6 +351,23 @@ FLEX_CREDITOR = {
     "address": os.environ.get("FLEX_CREDITOR_ADDRESS", "Postbus 1234, 1000 AB Amsterdam"),
 }
 
+# The supplier's details every invoice names (Wet OB 1968 art. 35a lid 1). The first InvoiceIssuer row is
+# made from these at migration; later changes are new dated rows in the admin (billing.InvoiceIssuer).
+FLEX_ISSUER = {
+    "name": os.environ.get("FLEX_ISSUER_NAME", FLEX_CREDITOR["name"]),
+    "address": os.environ.get("FLEX_ISSUER_ADDRESS", "Herengracht 100\n1015 BS Amsterdam\nNederland"),
+    "vat_number": os.environ.get("FLEX_ISSUER_VAT_NUMBER", "NL000099998B57"),
+    "kvk_number": os.environ.get("FLEX_ISSUER_KVK_NUMBER", "99999999"),
+    "iban": os.environ.get("FLEX_ISSUER_IBAN", "NL91ABNA0417164300"),
+    "email": os.environ.get("FLEX_ISSUER_EMAIL", "facturen@flex.example"),
+}
+# PAY-1: monthly fees are invoiced this many days before the period starts. With PAY-2's 14-day payment
+# term the invoice falls due on the period's first day, and for SEPA payers the invoice e-mail is the
+# pre-notification at least 14 days before the collection (SEPA Core rulebook PT-03.10; terms art. 8).
+FLEX["INVOICE_LEAD_DAYS"] = int(os.environ.get("FLEX_INVOICE_LEAD_DAYS", "14"))
+# Subscriptions per chunk of the monthly run: one short transaction and one Celery task each.
+FLEX["BILLING_CHUNK_SIZE"] = int(os.environ.get("FLEX_BILLING_CHUNK_SIZE", "1000"))
+
 # The history admin (pghistory.admin) lists events only for a chosen row or model: all events of all
 # tables at once is a sort over millions of rows (issue 13).
 PGHISTORY_ADMIN_ALL_EVENTS = False

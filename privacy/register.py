@@ -185,6 +185,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "ended_on": personal(C.CONTRACT, E.LEGAL_HOLD),
         "radio_hd_reference": N,
         "radio_hd_activated_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+        "invoiced_until": personal(C.CONTRACT, E.LEGAL_HOLD, "which periods are invoiced (PAY-1)"),
     },
     "billing.SubscriptionAddOn": {
         "id": N,
@@ -262,8 +263,35 @@ REGISTER: dict[str, dict[str, Entry]] = {
                 "gross_total",
                 "paid_at",
                 "emailed_at",
+                "period_start",
+                "period_end",
+                "customer_name",
+                "customer_address",
+                "customer_vat_number",
             )
         },
+        "issuer": N,
+        "corrects": L,
+    },
+    # The company's own details on its invoices, and the log of the monthly runs: no person in them.
+    "billing.InvoiceIssuer": _not_personal(
+        "id", "valid_from", "name", "address", "vat_number", "kvk_number", "iban", "email", "source"
+    ),
+    "billing.BillingRun": {
+        **_not_personal(
+            "id",
+            "run_on",
+            "started_at",
+            "finished_at",
+            "status",
+            "subscriptions_due",
+            "chunks",
+            "chunks_done",
+            "invoices_issued",
+            "gross_total",
+        ),
+        "triggered_by": personal(C.AUDIT, E.ANONYMISE, "a staff member's e-mail when one started it"),
+        "errors": Entry(False, None, Erasure.NONE, "error text and the first and last subscription id of a chunk"),
     },
     "billing.InvoiceLine": {
         "id": N,

@@ -31,6 +31,22 @@ def _language_of_its_own():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _invoice_issuer(request):
+    """The invoice issuer the migrations make from the settings: a transactional test's flush empties
+    every table, so tests that reach the database get it back (as a migrated database has it)."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from datetime import date
+
+    from billing.models import InvoiceIssuer
+
+    if not InvoiceIssuer.objects.exists():
+        InvoiceIssuer.objects.create(valid_from=date(2000, 1, 1), source="tests", **settings.FLEX_ISSUER)
+
+
 @pytest.fixture
 def travel():
     """Move the project clock: `travel("2026-03-01")` freezes it for the rest of the test, and

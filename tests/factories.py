@@ -95,7 +95,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
                 valid_from=date(2020, 1, 1),
                 webshop_price=Decimal(extracted or "249.00"),
                 recommended_retail_price=Decimal(extracted or "249.00"),
-                addon_monthly_fee=Decimal("9.00") if product.is_addon_eligible else None,
+                addon_monthly_fee=kwargs.get("addon_monthly_fee", Decimal("9.00"))
+                if product.is_addon_eligible
+                else None,
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pghistory
 import pgtrigger
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -67,9 +67,13 @@ class NoticeBy(models.TextChoices):
 SS = SubscriptionStatus
 # REG-9 (terms art. 3.4.1): the states in which a subscription counts as pending or live.
 LIVE_STATUSES = [SS.PENDING_DELIVERY, SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RETURN]
+# PAY-1, TERM-3, TERM-7: monthly fees run from delivery until the units are back, also after notice or
+# a termination by the company. Whether a period after the end date is owed is settled by TERM-4 refunds.
+BILLABLE_STATUSES = [SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RETURN, SS.TERMINATED]
 
 
-@pghistory.track()
+# `invoiced_until` moves every month with the billing run; the invoices are its history.
+@pghistory.track(exclude=["invoiced_until"])
 class Subscription(ConcurrentTransitionMixin, models.Model):
     """A subscriber's rental contract for one plan plus add-ons; its status is a state machine."""
 
@@ -93,6 +97,15 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         _("Radio HD activation"), max_length=60, blank=True, help_text=_("RADIO-1: switched on at acceptance.")
     )
     radio_hd_activated_at = models.DateTimeField(_("Radio HD on since"), null=True, blank=True)
+    invoiced_until = models.DateField(
+        _("invoiced until"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "PAY-1: the first day no invoice covers yet, i.e. the start of the next period to invoice. "
+            "The prepayment covers the first 3 periods (TERM-1)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("subscription")
@@ -126,6 +139,12 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
                 condition=~Q(termination_ground=""),
                 name="subscription_ground",
             ),
+            # The monthly run's selection: who has a period to invoice by a day (PAY-1).
+            models.Index(
+                fields=["invoiced_until", "id"],
+                condition=Q(status__in=BILLABLE_STATUSES),
+                name="subscription_billing_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -147,6 +166,8 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         """Delivered: the delivery date starts the subscription and the minimum term (TERM-1)."""
         self.start_date = delivered_on
         self.minimum_term_end = clock.add_months(delivered_on, MINIMUM_TERM_MONTHS)
+        # TERM-1: the prepayment covers periods 1-3; monthly invoicing starts with period 4 (PAY-1).
+        self.invoiced_until = rules.period_start(delivered_on, MINIMUM_TERM_MONTHS + 1)
 
     @transition(
         field=status,
@@ -273,9 +294,45 @@ class InvoiceStatus(models.TextChoices):
     CREDITED = "credited", _("credited")
 
 
-@pghistory.track()
+# What an invoice says is fixed at issue (Wet OB 1968 art. 35a): the database refuses to change it.
+# Status, payment and e-mail facts may change; history keeps those changes (the insert is the document).
+INVOICE_DOCUMENT_FIELDS = (
+    "number",
+    "subscriber_id",
+    "application_id",
+    "kind",
+    "issue_date",
+    "due_date",
+    "period_start",
+    "period_end",
+    "net_total",
+    "vat_total",
+    "gross_total",
+    "customer_name",
+    "customer_address",
+    "customer_vat_number",
+    "issuer_id",
+    "corrects_id",
+)
+
+
+def _document_changes() -> pgtrigger.Q:
+    """Any change to what the invoice says; the prepayment, issued to the application before acceptance,
+    may be linked to the subscription once (REG-3), never moved to another."""
+    changes = pgtrigger.Q()
+    for field in INVOICE_DOCUMENT_FIELDS:
+        name = field.removesuffix("_id")
+        changes |= pgtrigger.Q(**{f"old__{name}__df": pgtrigger.F(f"new__{name}")})
+    return changes | (
+        pgtrigger.Q(old__subscription__isnull=False)
+        & pgtrigger.Q(old__subscription__df=pgtrigger.F("new__subscription"))
+    )
+
+
+@pghistory.track(pghistory.UpdateEvent())
 class Invoice(models.Model):
-    """An issued invoice: numbered without gaps, immutable once issued (totals kept as issued)."""
+    """An issued invoice or credit note: numbered without gaps per year, never changed once issued
+    (the database refuses it); the customer's name and address are kept as they were at issue."""
 
     number = models.CharField(_("number"), max_length=20, unique=True)
     subscriber = models.ForeignKey(
@@ -306,6 +363,25 @@ class Invoice(models.Model):
     gross_total = MoneyField(_("total"))
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True, help_text=_("PAY-8: sent by e-mail."))
+    period_start = models.DateField(
+        _("period from"), null=True, blank=True, help_text=_("PAY-1: the period of supply.")
+    )
+    period_end = models.DateField(_("period until"), null=True, blank=True, help_text=_("The period's last day."))
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    customer_address = models.TextField(_("customer address"), blank=True, help_text=_("As it was at issue."))
+    customer_vat_number = models.CharField(_("customer VAT number"), max_length=20, blank=True)
+    issuer = models.ForeignKey(
+        "InvoiceIssuer", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("issuer")
+    )
+    corrects = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        verbose_name=_("corrects"),
+        help_text=_("A credit note points at the invoice it corrects."),
+    )
 
     class Meta:
         verbose_name = _("invoice")
@@ -324,6 +400,21 @@ class Invoice(models.Model):
             models.CheckConstraint(
                 name="invoice_belongs_to_subscription_or_application",
                 condition=Q(subscription__isnull=False) | Q(application__isnull=False),
+            ),
+            # PAY-1: one invoice per subscription per period, whatever runs twice or races.
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], condition=Q(kind="monthly"), name="one_invoice_per_period"
+            ),
+            models.CheckConstraint(
+                name="monthly_invoice_has_period",
+                condition=~Q(kind="monthly") | (Q(period_start__isnull=False) & Q(period_end__gte=F("period_start"))),
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="issued_invoices_never_change",
+                operation=pgtrigger.Update,
+                condition=_document_changes(),
             ),
         ]
         indexes = [

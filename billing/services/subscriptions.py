@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from sequences import get_next_value
 
 from billing import selectors
 from billing.models import (
@@ -24,18 +23,13 @@ from billing.models import (
     Subscription,
     TerminationGround,
 )
+from billing.services import invoicing
 from devices.models import Plan, Product
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.fsm import transition_and_save
 from flex.money import split_gross, to_money, vat_rate_on
 from flex.refusals import Refusal, Refused
-
-
-def _next_invoice_number(day: date) -> str:
-    # django-sequences hands out numbers inside the transaction: gapless, as the Dutch tax authority
-    # expects of invoice numbers (Wet OB 1968 art. 35a: a unique, consecutive number).
-    return f"F{day.year}-{get_next_value(f'invoice-{day.year}'):06d}"
 
 
 def issue_prepayment_invoice(
@@ -75,10 +69,21 @@ def issue_prepayment_invoice(
     return _issue(subscription, application, InvoiceKind.PREPAYMENT, day, lines)
 
 
-def _issue(subscription, application, kind: str, day: date, lines: list[InvoiceLine]) -> Invoice:
+def _issue(
+    subscription, application, kind: str, day: date, lines: list[InvoiceLine], *, corrects: Invoice | None = None
+) -> Invoice:
+    """Number and write one invoice or credit note with the issuer's and the customer's details of today
+    (Wet OB 1968 art. 35a); the number comes from the year's gapless series in this transaction."""
+    subscriber_id = (subscription or application).subscriber_id
+    name, address, vat_number = invoicing.customer_details([subscriber_id])[subscriber_id]
     invoice = Invoice.objects.create(
-        number=_next_invoice_number(day),
-        subscriber_id=(subscription or application).subscriber_id,
+        number=invoicing.next_invoice_numbers(day, 1)[0],
+        issuer=invoicing.issuer_on(day),
+        customer_name=name,
+        customer_address=address,
+        customer_vat_number=vat_number,
+        corrects=corrects,
+        subscriber_id=subscriber_id,
         subscription=subscription,
         application=application,
         kind=kind,
@@ -109,7 +114,9 @@ def issue_credit_note(invoice: Invoice) -> Invoice:
         )
         for line in invoice.lines.all()
     ]
-    credit = _issue(invoice.subscription, invoice.application, InvoiceKind.CREDIT_NOTE, clock.today(), lines)
+    credit = _issue(
+        invoice.subscription, invoice.application, InvoiceKind.CREDIT_NOTE, clock.today(), lines, corrects=invoice
+    )
     invoice.status = InvoiceStatus.CREDITED
     invoice.save(update_fields=["status"])
     return credit

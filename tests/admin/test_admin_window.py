@@ -92,6 +92,7 @@ def world(transactional_db, settings):
     assert AccessAttempt.objects.exists()
     warehouse = partner_for_code("demo-warehouse", kind=PartnerKind.WAREHOUSE)
     issue_api_key(warehouse.pk, name="warehouse", scopes=["units:read"], expiry_date=None, actor=Actor.system("test"))
+    services.run_monthly_billing(actor=Actor.system("test"))  # a billing run to look at (nothing due yet)
     return world
 
 

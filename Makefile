@@ -24,7 +24,7 @@ run: install
 	$(PY) manage.py seed_demo
 	@echo "Admin http://$(HOST)/admin/  Portal http://$(HOST)/portal/  API docs http://$(HOST)/api/docs/"
 	@echo "admin@flex.example's second factor: $(PY) manage.py demo_code"
-	$(PY) manage.py runserver $(HOST)
+	$(PY) manage.py run_demo $(HOST)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ def end_date_after_notice(notice_date: date, minimum_term_end: date | None) -> d
     return max(after_notice, minimum_term_end) if minimum_term_end else after_notice
 
 
+@functools.lru_cache(maxsize=65536)  # pure; a monthly run asks the same few thousand start dates again and again
 def period_start(start_date: date, number: int) -> date:
     """PAY-1 interpretation (terms art. 8.1): period `number` (1, 2, ...) starts on the start date's day
     of the month, `number - 1` months on, clamped to the month's end and always counted from the start

@@ -35,17 +35,16 @@ def run_monthly_billing() -> int:
     if not chunks:
         services.finish_billing_run(run.pk, actor=actor)
         return run.pk
-    chord(bill_subscriptions.s(run.pk, chunk) for chunk in chunks)(finish_billing_run.si(run.pk))
+    chord(bill_subscriptions.s(run.pk, first, last) for first, last in chunks)(finish_billing_run.si(run.pk))
     return run.pk
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def bill_subscriptions(run_id: int, subscription_ids: list[int]) -> int:
+def bill_subscriptions(run_id: int, first_id: int, last_id: int) -> int:
     """One chunk of a run. A worker lost halfway leaves nothing (one transaction); the message is
     delivered again (acks_late) and the chunk redone. A chunk that fails is recorded on the run."""
-    ids = [int(pk) for pk in subscription_ids]
     try:
-        return len(services.bill_chunk(int(run_id), ids, actor=Actor.system("billing_run")))
+        return len(services.bill_chunk(int(run_id), int(first_id), int(last_id), actor=Actor.system("billing_run")))
     except Exception:  # logged and recorded on the run by bill_chunk; the chord must still close the run
         return 0
 

@@ -185,6 +185,9 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "ended_on": personal(C.CONTRACT, E.LEGAL_HOLD),
         "radio_hd_reference": N,
         "radio_hd_activated_at": personal(C.CONTRACT, E.LEGAL_HOLD),
+    },
+    "billing.BillingSchedule": {
+        "subscription": L,
         "invoiced_until": personal(C.CONTRACT, E.LEGAL_HOLD, "which periods are invoiced (PAY-1)"),
     },
     "billing.SubscriptionAddOn": {

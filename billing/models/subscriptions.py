@@ -72,8 +72,7 @@ LIVE_STATUSES = [SS.PENDING_DELIVERY, SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RE
 BILLABLE_STATUSES = [SS.ACTIVE, SS.NOTICE_GIVEN, SS.AWAITING_RETURN, SS.TERMINATED]
 
 
-# `invoiced_until` moves every month with the billing run; the invoices are its history.
-@pghistory.track(exclude=["invoiced_until"])
+@pghistory.track()
 class Subscription(ConcurrentTransitionMixin, models.Model):
     """A subscriber's rental contract for one plan plus add-ons; its status is a state machine."""
 
@@ -97,15 +96,6 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         _("Radio HD activation"), max_length=60, blank=True, help_text=_("RADIO-1: switched on at acceptance.")
     )
     radio_hd_activated_at = models.DateTimeField(_("Radio HD on since"), null=True, blank=True)
-    invoiced_until = models.DateField(
-        _("invoiced until"),
-        null=True,
-        blank=True,
-        help_text=_(
-            "PAY-1: the first day no invoice covers yet, i.e. the start of the next period to invoice. "
-            "The prepayment covers the first 3 periods (TERM-1)."
-        ),
-    )
 
     class Meta:
         verbose_name = _("subscription")
@@ -139,12 +129,6 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
                 condition=~Q(termination_ground=""),
                 name="subscription_ground",
             ),
-            # The monthly run's selection: who has a period to invoice by a day (PAY-1).
-            models.Index(
-                fields=["invoiced_until", "id"],
-                condition=Q(status__in=BILLABLE_STATUSES),
-                name="subscription_billing_due",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -166,8 +150,6 @@ class Subscription(ConcurrentTransitionMixin, models.Model):
         """Delivered: the delivery date starts the subscription and the minimum term (TERM-1)."""
         self.start_date = delivered_on
         self.minimum_term_end = clock.add_months(delivered_on, MINIMUM_TERM_MONTHS)
-        # TERM-1: the prepayment covers periods 1-3; monthly invoicing starts with period 4 (PAY-1).
-        self.invoiced_until = rules.period_start(delivered_on, MINIMUM_TERM_MONTHS + 1)
 
     @transition(
         field=status,

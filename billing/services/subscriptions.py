@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -75,7 +76,7 @@ def _issue(
     """Number and write one invoice or credit note with the issuer's and the customer's details of today
     (Wet OB 1968 art. 35a); the number comes from the year's gapless series in this transaction."""
     subscriber_id = (subscription or application).subscriber_id
-    name, address, vat_number = invoicing.customer_details([subscriber_id])[subscriber_id]
+    name, address, vat_number, _language = invoicing.customer_details(Q(pk=subscriber_id))[subscriber_id]
     invoice = Invoice.objects.create(
         number=invoicing.next_invoice_numbers(day, 1)[0],
         issuer=invoicing.issuer_on(day),

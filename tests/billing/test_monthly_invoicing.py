@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 
 from accounts.models import Subscriber
 from billing import rules, services
-from billing.models import BillingRun, Invoice, InvoiceKind, InvoiceLine, Subscription
+from billing.models import BillingRun, BillingSchedule, Invoice, InvoiceKind, InvoiceLine
 from devices import prices
 from flex.audit.models import AuditEvent
 from flex.audit.trail import Actor
@@ -74,8 +74,7 @@ def test_monthly_invoicing_starts_with_period_4_the_prepayment_covers_1_to_3_ter
     assert (run.invoices_issued, run.gross_total, run.status) == (1, Decimal("45.00"), "finished")
     assert (invoice.period_start, invoice.period_end) == (date(2026, 4, 30), date(2026, 5, 30))
     assert (invoice.issue_date, invoice.due_date) == (date(2026, 4, 16), date(2026, 4, 30))  # PAY-2: 14 days
-    subscription.refresh_from_db()
-    assert subscription.invoiced_until == date(2026, 5, 31)
+    assert BillingSchedule.objects.get(subscription=subscription).invoiced_until == date(2026, 5, 31)
 
 
 def test_an_active_subscriber_since_june_is_invoiced_every_period_missed_pay_1(travel):
@@ -183,11 +182,10 @@ def test_the_database_refuses_a_second_invoice_for_a_period_pay_1(travel):
     with travel("2026-04-16"):
         services.run_monthly_billing(actor=JOB)
     invoice = subscription.invoices.get(kind="monthly")
-    Subscription.objects.filter(pk=subscription.pk).update(invoiced_until=date(2026, 4, 30))  # as if never moved
+    BillingSchedule.objects.filter(subscription=subscription).update(invoiced_until=date(2026, 4, 30))  # not moved
+    run = services.start_billing_run(date(2026, 4, 16), actor=JOB)[0]
     with travel("2026-04-16"), pytest.raises(DatabaseError, match="one_invoice_per_period"):
-        services.bill_chunk(
-            services.start_billing_run(date(2026, 4, 16), actor=JOB)[0].pk, [subscription.pk], actor=JOB
-        )
+        services.bill_chunk(run.pk, subscription.pk, subscription.pk, actor=JOB)
     assert subscription.invoices.filter(kind="monthly").get() == invoice
 
 
@@ -253,9 +251,9 @@ def test_a_failing_chunk_is_recorded_and_a_rerun_completes_with_no_gap_and_no_du
     real = services.invoicing._advance
     calls = []
 
-    def crash_in_the_second_chunk(subscriptions, invoices):
+    def crash_in_the_second_chunk(drafts):
         calls.append(1)
-        real(subscriptions, invoices)
+        real(drafts)
         if len(calls) == 2:
             raise RuntimeError("worker lost")  # after its invoices were written, before its commit
 
@@ -285,3 +283,48 @@ def test_the_scheduled_job_fans_the_chunks_out_and_closes_the_run(travel, settin
     run = BillingRun.objects.get(pk=run_id)
     assert (run.status, run.chunks, run.chunks_done, run.invoices_issued) == ("finished", 2, 2, 2)
     assert run.finished_at is not None and run.duration >= timedelta(0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_the_same_chunk_issue_each_invoice_once_pay_1(travel, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    for _ in range(3):
+        subscribe(delivered_on=date(2026, 1, 31))
+    travel("2026-04-16")
+    run, [(first_id, last_id)] = services.start_billing_run(date(2026, 4, 16), actor=JOB)
+    real_write = services.invoicing._write
+    written, may_commit = threading.Event(), threading.Event()
+
+    def write_then_wait(drafts, **kwargs):
+        real_write(drafts, **kwargs)
+        written.set()  # the first worker holds its schedule rows, uncommitted
+        assert may_commit.wait(10)
+
+    monkeypatch.setattr(services.invoicing, "_write", write_then_wait)
+    results, errors = {}, []
+
+    def first_worker():
+        try:
+            results["first"] = services.bill_chunk(run.pk, first_id, last_id, actor=Actor.system("worker-1"))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    assert written.wait(10)
+    monkeypatch.setattr(services.invoicing, "_write", real_write)
+    results["second"] = services.bill_chunk(run.pk, first_id, last_id, actor=Actor.system("worker-2"))
+    may_commit.set()
+    worker.join(10)
+
+    assert errors == []
+    assert (len(results["first"]), results["second"]) == (3, [])  # the second skipped the locked rows
+    monthly = Invoice.objects.filter(kind="monthly")
+    assert monthly.count() == 3 and monthly.values("subscription").distinct().count() == 3
+    everything = number_sequence(Invoice.objects.filter(issue_date__year=2026))
+    assert everything == list(range(everything[0], everything[0] + len(everything)))

@@ -11,7 +11,16 @@ from django.db import transaction
 from django.db.models import Value
 
 from accounts.selectors import current_address
-from billing.models import Application, ApplicationAddOn, ApplicationStatus, Subscription, SubscriptionStatus
+from billing import rules
+from billing.models import (
+    MINIMUM_TERM_MONTHS,
+    Application,
+    ApplicationAddOn,
+    ApplicationStatus,
+    BillingSchedule,
+    Subscription,
+    SubscriptionStatus,
+)
 from devices import services as device_services
 from devices.models import PlanItem
 from flex import clock
@@ -115,7 +124,8 @@ def activate_radio_hd(subscription_id: int, *, actor: Actor) -> Subscription:
 
 def start_subscription_on_delivery(shipment, delivered_on: date, actor: Actor) -> None:
     """The first shipment of an application is delivered: the delivery date is the start date, the
-    minimum term and the 14-day withdrawal window run from it (TERM-1, WD-1)."""
+    minimum term and the 14-day withdrawal window run from it (TERM-1, WD-1), and the monthly fees are
+    invoiced from period 4 on (PAY-1: the prepayment covers periods 1-3)."""
     application = Application.objects.filter(shipment=shipment).select_related("subscription").first()
     if application is None or application.subscription is None:
         return
@@ -123,11 +133,16 @@ def start_subscription_on_delivery(shipment, delivered_on: date, actor: Actor) -
         return
     from flex.fsm import transition_and_save
 
-    transition_and_save(
-        Subscription,
-        application.subscription_id,
-        "activate",
-        delivered_on,
-        actor=actor,
-        reason=f"delivered on {delivered_on}",
-    )
+    with transaction.atomic():
+        transition_and_save(
+            Subscription,
+            application.subscription_id,
+            "activate",
+            delivered_on,
+            actor=actor,
+            reason=f"delivered on {delivered_on}",
+        )
+        BillingSchedule.objects.create(
+            subscription_id=application.subscription_id,
+            invoiced_until=rules.period_start(delivered_on, MINIMUM_TERM_MONTHS + 1),
+        )

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install lint check-migrations messages docs bench bench-scale worker beat clean
+.PHONY: run test install lint check-migrations messages docs bench bench-scale bench-billing worker beat clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ bench: install
 
 # Operations at a million rows (issue 13): loads 300,000 subscriptions and 3,000,000 invoices (minutes),
 # times every admin, portal and API page, then drives the API at 100 requests a second on that data.
+bench-billing: install
+	$(PY) bench/billing_run.py --subscriptions 1000000
+
 bench-scale: install
 	$(PY) bench/scale.py --database-url postgres://postgres@127.0.0.1:5432/flex_scale
 	$(PY) bench/api_load.py --database-url postgres://postgres@127.0.0.1:5432/flex_scale --rate 100 --seconds 60

@@ -124,7 +124,8 @@ def sepa_text(value: str, *, field: str, max_length: int) -> str:
         raise FieldInvalid(
             field,
             LENGTH_RULE,
-            _("At most %(max)d characters in a SEPA file; this is %(length)d.") % {"max": max_length, "length": len(text)},
+            _("At most %(max)d characters in a SEPA file; this is %(length)d.")
+            % {"max": max_length, "length": len(text)},
         )
     return text
 
@@ -145,14 +146,13 @@ def sepa_identifier(value: str, *, field: str, max_length: int = IDENTIFIER_LENG
             % {"characters": "".join(outside)},
         )
     if value.startswith("/") or value.endswith("/") or "//" in value:
-        raise FieldInvalid(
-            field, IDENTIFIER_RULE, _("An identifier may not start or end with “/” nor contain “//”.")
-        )
+        raise FieldInvalid(field, IDENTIFIER_RULE, _("An identifier may not start or end with “/” nor contain “//”."))
     if len(value) > max_length:
         raise FieldInvalid(
             field,
             LENGTH_RULE,
-            _("At most %(max)d characters in a SEPA file; this is %(length)d.") % {"max": max_length, "length": len(value)},
+            _("At most %(max)d characters in a SEPA file; this is %(length)d.")
+            % {"max": max_length, "length": len(value)},
         )
     return value
 
@@ -187,8 +187,7 @@ def creditor_identifier(value: str, *, field: str = "CdtrSchmeId") -> str:
         raise FieldInvalid(
             field,
             CREDITOR_ID_RULE,
-            _("The check digits of creditor identifier “%(value)s” are wrong (ISO 7064 MOD 97-10).")
-            % {"value": value},
+            _("The check digits of creditor identifier “%(value)s” are wrong (ISO 7064 MOD 97-10).") % {"value": value},
         )
     return compact
 
@@ -261,9 +260,14 @@ def amount(value: Decimal, *, field: str) -> Decimal:
         value = Decimal(value)
     except (InvalidOperation, TypeError) as error:
         raise FieldInvalid(field, AMOUNT_RULE, _("Not an amount.")) from error
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or not Decimal("0.01") <= value <= LARGEST_AMOUNT:
+    if (
+        not value.is_finite()
+        or value != value.quantize(Decimal("0.01"))
+        or not Decimal("0.01") <= value <= LARGEST_AMOUNT
+    ):
         raise FieldInvalid(
-            field, AMOUNT_RULE, _("An amount of 0.01 to 999999999.99 euros with two decimals; not %(value)s.")
-            % {"value": value}
+            field,
+            AMOUNT_RULE,
+            _("An amount of 0.01 to 999999999.99 euros with two decimals; not %(value)s.") % {"value": value},
         )
     return value

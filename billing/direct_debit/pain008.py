@@ -171,7 +171,7 @@ def _transaction_xml(tx: Transaction) -> str:
     )
 
 
-class CountMismatch(ValueError):
+class CountMismatchError(ValueError):
     """The transactions written do not add up to the header given for them."""
 
 
@@ -180,7 +180,7 @@ def write(
 ) -> WrittenFile:
     """Write the file at `path` (complete or not at all) and return its facts (sha256, size, totals).
 
-    Raises `epc.FieldInvalid` for a value that cannot go into a SEPA file, `CountMismatch` when a
+    Raises `epc.FieldInvalid` for a value that cannot go into a SEPA file, `CountMismatchError` when a
     group's transactions do not match its count and control sum.
     """
     message_id = epc.sepa_identifier(message_id, field="GrpHdr/MsgId")
@@ -193,7 +193,7 @@ def write(
     total_count = sum(group.count for group in groups)
     total_sum = sum((group.control_sum for group in groups), Decimal("0.00"))
     if not total_count:
-        raise CountMismatch("a direct-debit file holds at least one collection")
+        raise CountMismatchError("a direct-debit file holds at least one collection")
     path = Path(path)
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -245,7 +245,7 @@ def _write_group(out: _HashingWriter, group: PaymentGroup, creditor: Creditor) -
     out.write("".join(lines))
     out.write("</PmtInf>\n")
     if count != group.count or control_sum != group.control_sum:
-        raise CountMismatch(
+        raise CountMismatchError(
             f"{group.sequence_type}: {count} collections of {control_sum} written, "
             f"header says {group.count} of {group.control_sum}"
         )
@@ -277,9 +277,7 @@ def validate(path: Path) -> FileFacts:
     transaction_tag = f"{q}DrctDbtTxInf"
     wanted = [transaction_tag, f"{q}SeqTp", f"{q}GrpHdr"]
     try:
-        for _event, element in etree.iterparse(
-            str(path), events=("end",), tag=wanted, schema=schema(), huge_tree=True
-        ):
+        for _event, element in etree.iterparse(str(path), events=("end",), tag=wanted, schema=schema(), huge_tree=True):
             tag = element.tag
             if tag == transaction_tag:
                 count += 1

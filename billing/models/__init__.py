@@ -1,5 +1,7 @@
-"""Billing's data: subscriptions and their money (subscriptions.py), and the applications that lead
-to them (applications.py)."""
+"""Billing's data: subscriptions and their money (subscriptions.py), the applications that lead to
+them (applications.py), SEPA mandates (mandates.py) and direct-debit batches (direct_debit.py)."""
 
 from billing.models.applications import *  # noqa: F403
+from billing.models.direct_debit import *  # noqa: F403
+from billing.models.mandates import *  # noqa: F403
 from billing.models.subscriptions import *  # noqa: F403

@@ -1,4 +1,7 @@
-"""Billing's use cases: subscriptions and their money (subscriptions.py), applications (applications.py)."""
+"""Billing's use cases: subscriptions and their money (subscriptions.py), applications (applications.py),
+SEPA mandates (mandates.py) and direct-debit batches (direct_debit.py)."""
 
 from billing.services.applications import *  # noqa: F403
+from billing.services.direct_debit import *  # noqa: F403
+from billing.services.mandates import *  # noqa: F403
 from billing.services.subscriptions import *  # noqa: F403

@@ -332,3 +332,7 @@ class SequenceAdmin(RecordAdmin):
     list_display = ["name", "last"]
     ordering = ["name"]
     search_fields = ["name"]
+
+
+# Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py).
+from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401

@@ -31,6 +31,7 @@ __all__ = [
     "change_iban",
     "lapse_unused_mandates",
     "record_paper_mandate",
+    "reserve_mandate_reference",
     "revoke_mandate",
     "take_over_signup_mandate",
 ]
@@ -57,6 +58,11 @@ def take_over_signup_mandate(application: Application, subscription: Subscriptio
     return mandate
 
 
+def reserve_mandate_reference() -> str:
+    """A new mandate reference, to show in the mandate text before the subscriber agrees to it."""
+    return _new_reference()
+
+
 def _new_reference() -> str:
     # Unique per creditor and never reused (SEPA Core rulebook, AT-01); gapless is not needed, but the
     # sequence hands out each number once, whatever races.
@@ -77,7 +83,9 @@ def _checked_account(iban: str, account_holder: str, bic: str = "") -> tuple[str
     return compact, account_holder.strip(), bic or epc.bic_of_iban(compact)
 
 
-def _replace_mandate(subscription: Subscription, actor: Actor, **fields) -> Mandate:
+def _replace_mandate(
+    subscription: Subscription, actor: Actor, *, reference: str = "", language: str | None = None, **fields
+) -> Mandate:
     """Under the subscription's lock: amend the active mandate (if any) and create the new one."""
     if subscription.payment_method != PaymentMethod.SEPA_DIRECT_DEBIT:
         raise Refused(
@@ -93,13 +101,17 @@ def _replace_mandate(subscription: Subscription, actor: Actor, **fields) -> Mand
     if previous is not None:
         perform(previous, "amend", user=staff_of(actor))
         previous.save(update_fields=["status", "ended_on"])
-    reference = _new_reference()
+    reference = reference or _new_reference()
+    if Mandate.objects.filter(reference=reference).exists():
+        raise Refused(
+            Refusal(rule="PAY-1", field="reference", message=_("This mandate was already given; reload the page."))
+        )
     mandate = Mandate.objects.create(
         reference=reference,
         subscriber_id=subscription.subscriber_id,
         subscription=subscription,
         text_version=MANDATE_TEXT_VERSION,
-        text=mandate_text(reference=reference, language=subscription.subscriber.language),
+        text=mandate_text(reference=reference, language=language or subscription.subscriber.language),
         **fields,
     )
     if previous is not None:
@@ -118,11 +130,20 @@ def _replace_mandate(subscription: Subscription, actor: Actor, **fields) -> Mand
 
 
 def change_iban(
-    subscription_id: int, *, iban: str, account_holder: str, agreed: bool, ip_address: str | None, actor: Actor
+    subscription_id: int,
+    *,
+    iban: str,
+    account_holder: str,
+    agreed: bool,
+    ip_address: str | None,
+    actor: Actor,
+    reference: str = "",
+    language: str | None = None,
 ) -> Mandate:
     """The subscriber gives a new mandate in the portal, for a new IBAN, having read and agreed to its
     text (PAY-1, REG-7): the IBAN is checked (REG-7), the holder's name must fit a SEPA file (PAY-1),
-    the old mandate is amended and the next collection is a first one (FRST) on the new mandate."""
+    the old mandate is amended and the next collection is a first one (FRST) on the new mandate.
+    `reference` and `language`: those of the text the subscriber was shown (`reserve_mandate_reference`)."""
     if refusal := rules.mandate_agreed_refusal(agreed=agreed):
         raise Refused(refusal)
     iban, account_holder, bic = _checked_account(iban, account_holder)
@@ -139,6 +160,8 @@ def change_iban(
             signed_at=now,
             channel=MandateChannel.PORTAL,
             signed_ip=ip_address,
+            reference=reference,
+            language=language,
         )
 
 

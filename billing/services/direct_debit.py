@@ -27,7 +27,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
@@ -76,21 +76,26 @@ def collection_date_for(due_date: date, today: date) -> date:
     return next_target_day(max(due_date, earliest_collection_date(today)))
 
 
-def _open_batch(collection_date: date, now) -> DirectDebitBatch:
-    """The batch of `collection_date`, or of the next business day if that one already went to the bank."""
-    for _attempt in range(10):
-        try:
-            with transaction.atomic():
-                batch, _created = DirectDebitBatch.objects.get_or_create(
-                    collection_date=collection_date,
-                    defaults={"message_id": f"FLEX-DD-{collection_date:%Y%m%d}", "created_at": now},
-                )
-        except IntegrityError:  # another worker created it between our read and our insert
-            continue
-        if batch.is_open:
-            return batch
+def _collection_date_open(collection_date: date) -> date:
+    """`collection_date`, or the next business day after it whose batch has not gone to the bank yet."""
+    closed = set(
+        DirectDebitBatch.objects.filter(collection_date__gte=collection_date)
+        .exclude(status=BatchStatus.CREATED)
+        .values_list("collection_date", flat=True)
+    )
+    while collection_date in closed:
         collection_date = add_target_days(collection_date, 1)
-    raise RuntimeError(f"no open direct-debit batch found after {collection_date}")
+    return collection_date
+
+
+def _locked_batch(collection_date: date, now) -> DirectDebitBatch:
+    """The batch of `collection_date` under a row lock, made when it is first needed (a unique date:
+    two workers making it at once end up with the same row)."""
+    batch, _created = DirectDebitBatch.objects.get_or_create(
+        collection_date=collection_date,
+        defaults={"message_id": f"FLEX-DD-{collection_date:%Y%m%d}", "created_at": now},
+    )
+    return DirectDebitBatch.objects.select_for_update().get(pk=batch.pk)
 
 
 def _due_invoices(collection_date: date):
@@ -137,38 +142,42 @@ def gather_due_collections(*, actor: Actor) -> DirectDebitBatch | None:
     date (PAY-1), FRST on a mandate's first collection and RCUR after; returns the batch, or None when
     nothing was due. Safe to run twice and on two workers at once (see the module's docstring)."""
     today, now = clock.today(), clock.now()
-    batch = _open_batch(earliest_collection_date(today), now)
-    collection_date, added, last_pk = batch.collection_date, 0, 0
+    collection_date = _collection_date_open(earliest_collection_date(today))
+    batch, last_pk = None, 0
     while True:
         with transaction.atomic(), history_context(actor, "gather_due_collections"):
-            # The batch's row lock orders workers per chunk; the unique index is what guarantees "once".
-            batch = DirectDebitBatch.objects.select_for_update().get(pk=batch.pk)
-            if not batch.is_open:
-                log.info("batch %s went to the bank while gathering; the rest waits for the next run", batch)
-                break
             rows = list(_due_invoices(collection_date).filter(pk__gt=last_pk)[:CHUNK])
             if not rows:
                 break
             last_pk = rows[-1][0]
             collections, mandates = [], set()
-            for _pk, number, gross, received, mandate_id, first_on, last_on, signed_on in rows:
+            for invoice_id, number, gross, received, mandate_id, first_on, last_on, signed_on in rows:
                 amount = gross - received
-                used_on = last_on or signed_on
                 if amount <= 0 or rules.mandate_collectable_refusal(
-                    status=MandateStatus.ACTIVE, last_used_on=used_on, collection_date=collection_date
+                    status=MandateStatus.ACTIVE, last_used_on=last_on or signed_on, collection_date=collection_date
                 ):
                     continue  # paid already, or the mandate lapsed: the lapse job and finance take it from here
                 collections.append(
                     DirectDebitCollection(
-                        batch=batch,
-                        invoice_id=_pk,
+                        invoice_id=invoice_id,
                         mandate_id=mandate_id,
                         amount=amount,
                         sequence_type=SequenceType.RECURRING if first_on else SequenceType.FIRST,
-                        end_to_end_id=f"{number}-{batch.pk}",
+                        # unique: an invoice is collected once per collection date, in that date's batch
+                        end_to_end_id=f"{number}-{collection_date:%y%m%d}",
                     )
                 )
                 mandates.add(mandate_id)
+            if not collections:
+                continue
+            # The batch's row lock orders workers; the unique index is what guarantees "once": a worker
+            # that read the same invoices before another committed them inserts nothing for them.
+            batch = _locked_batch(collection_date, now)
+            if not batch.is_open:
+                log.info("batch %s went to the bank while gathering; the rest waits for the next run", batch)
+                break
+            for collection in collections:
+                collection.batch = batch
             DirectDebitCollection.objects.bulk_create(collections, ignore_conflicts=True)
             # The sequence facts: the next collection on these mandates is recurring; their 36 months restart.
             Mandate.objects.filter(pk__in=mandates, first_collected_on__isnull=True).update(
@@ -177,11 +186,10 @@ def gather_due_collections(*, actor: Actor) -> DirectDebitBatch | None:
             Mandate.objects.filter(pk__in=mandates).filter(
                 Q(last_collected_on__isnull=True) | Q(last_collected_on__lt=collection_date)
             ).update(last_collected_on=collection_date)
-            added += len(collections)
-    if not batch.collections.exists():
+    if batch is None:
         return None
-    if added:
-        record(actor, "gather_due_collections", batch, rule="PAY-1", collection_date=str(collection_date), added=added)
+    count = batch.collections.count()
+    record(actor, "gather_due_collections", batch, rule="PAY-1", collection_date=str(collection_date), count=count)
     return batch
 
 

@@ -258,6 +258,11 @@ def write_batch_file(batch_id: int, *, actor: Actor) -> DirectDebitBatch:
                 ) from invalid
             except (pain008.FileInvalid, pain008.CountMismatchError) as invalid:
                 raise Refused(Refusal(rule="PAY-1", field="file", message=str(invalid))) from invalid
+            finally:
+                # A refused file leaves its row streams half read: close their server-side cursors here,
+                # not whenever the garbage collector happens to (in the middle of another query).
+                for group in groups:
+                    group.transactions.close()
             old_name = batch.file.name
             with open(path, "rb") as stream:
                 stored = default_storage.save(f"direct-debit/{batch.message_id}.xml", File(stream))

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 NAMES = ["Anna de Vries", "Jan Jansen", "Fatima El Amrani", "Pieter Bakker", "Sanne Visser", "Daan Smit"]
 ODD_NAMES = ["Café De Hoek B.V.", "Bakker & Zn", "Zoë Müller", "Ærø Handel", "Søren Łukasz"]
 AMOUNTS = [Decimal("19.00"), Decimal("45.00"), Decimal("99.00"), Decimal("64.00")]
-IBANS = ["NL91ABNA0417164300", "NL02RABO0123456789", "NL69INGB0123456789"]
+IBANS = ["NL91ABNA0417164300", "NL44RABO0123456789", "NL69INGB0123456789"]
 BICS = ["ABNANL2A", "RABONL2U", ""]
 
 

@@ -138,7 +138,8 @@ def test_the_stored_file_holds_every_collection_with_its_checksum_and_goes_to_th
     invoice = monthly_invoice(active, date(2026, 3, 5))
     travel("2026-03-03")
     batch = services.collect_direct_debits(actor=JOB)
-    content = batch.file.read()
+    with batch.file.open("rb") as stored:
+        content = stored.read()
     assert hashlib.sha256(content).hexdigest() == batch.file_sha256
     assert (batch.transaction_count, batch.first_count, batch.recurring_count) == (1, 1, 0)
     assert batch.control_sum == Decimal("45.00") and batch.file_version == "pain.008.001.02"
@@ -177,8 +178,9 @@ def test_a_holder_name_that_cannot_be_written_refuses_the_file_and_stores_nothin
     assert "EPC130-08 character set" in refused.value.refusal.message
     batch.refresh_from_db()
     assert not batch.file and batch.status == BatchStatus.CREATED
-    with pytest.raises(Refused, match="file has not been written"):
+    with pytest.raises(Refused) as not_ready:
         services.submit_batch(batch.pk, actor=JOB)
+    assert not_ready.value.refusal.rule == "PAY-1" and not Disclosure.objects.filter(partner__kind="bank").exists()
 
 
 def test_the_sandbox_bank_reports_rejects_some_days_later(active, travel):

@@ -117,7 +117,11 @@ def main() -> None:
             "\nExtrapolated to 1,000,000 (the cost is linear, the memory flat): "
             f"write {write_seconds * per_million:.0f} s, validate {validate_seconds * per_million:.0f} s."
         )
-    machine = f"{platform.python_implementation()} {platform.python_version()}, lxml, {os.cpu_count()} cores"
+    load = os.getloadavg()[0]  # other work on the machine slows this single-threaded run in proportion
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, lxml, {os.cpu_count()} cores, "
+        f"load average {load:.1f} while measuring"
+    )
     table = "\n".join(rows) + f"\n\nMeasured {datetime.now():%Y-%m-%d} on {machine}."  # noqa: TID251
     print(table)
     if not args.no_write:

@@ -65,6 +65,7 @@ bench: install
 	$(PY) bench/foundation.py
 	$(PY) bench/signup.py
 	$(PY) bench/history.py
+	$(PY) bench/direct_debit.py
 
 # Operations at a million rows (issue 13): loads 300,000 subscriptions and 3,000,000 invoices (minutes),
 # times every admin, portal and API page, then drives the API at 100 requests a second on that data.

@@ -201,6 +201,7 @@ class PartnerKind(models.TextChoices):
     CREDIT_BUREAU = "credit_bureau", _("credit bureau")
     IDENTITY = "identity", _("identity provider")
     RADIO = "radio", _("Radio HD")
+    BANK = "bank", _("bank (direct-debit files)")
 
 
 @pghistory.track()

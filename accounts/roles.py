@@ -35,8 +35,13 @@ _VIEW_BILLING = _crud(
     "applicationaddon",
     "termsversion",
     "invoiceissuer",
+    "mandate",
+    "directdebitbatch",
+    "directdebitcollection",
     actions=("view",),
 )
+# PAY-1: a mandate given on paper is recorded by staff, replacing the active one; a revocation too.
+_MANDATES = {"billing.record_paper_mandate", "billing.amend_mandate", "billing.revoke_mandate"}
 _VIEW_SHIPPING = _crud("devices", "shipment", "shipmentitem", "trackingevent", actions=("view",))
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -49,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "billing.give_notice_subscription",
         "billing.end_subscription",  # TERM-3: request the units back, end once all are back
         "billing.review_application",  # REG-6: customer service decides on applications
+        *_MANDATES,
         "devices.report_lost_deviceunit",
         # Lift a log-in lockout after the person called (the Unlock action; audited).
         "axes.view_accessattempt",
@@ -69,7 +75,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _crud("devices", "product", "productprice", "plan", "planitem")
     | _crud("billing", "termsversion")
     | _crud("billing", "billingrun", actions=("view",))
-    | {"billing.terminate_subscription"},
+    | {"billing.terminate_subscription"}
+    | _MANDATES
+    # PAY-1: direct-debit files go to the bank, and the bank's outcome is recorded, by finance.
+    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

@@ -382,3 +382,7 @@ class InvoiceIssuerAdmin(RecordAdmin):
 
     list_display = ["valid_from", "name", "vat_number", "kvk_number", "source"]
     ordering = ["-valid_from"]
+
+
+# Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py).
+from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401

@@ -352,3 +352,68 @@ def terms_version_refusal(in_force_from: date, today: date, *, replaces_version:
             % {"days": CHANGE_NOTICE_DAYS, "earliest": f"{earliest:%d-%m-%Y}"},
         )
     return None
+
+
+# --- SEPA direct debit (PAY-1, terms art. 8.1, 8.2): mandates and batches -----------------------------
+
+# SEPA Core rulebook: a mandate lapses when no collection has been presented for 36 months.
+MANDATE_LAPSE_MONTHS = 36
+
+
+def mandate_lapses_on(last_used_on: date) -> date:
+    """The first day a mandate last used (or signed) on `last_used_on` may no longer be collected on."""
+    return clock.add_months(last_used_on, MANDATE_LAPSE_MONTHS)
+
+
+def mandate_lapse_refusal(*, last_used_on: date, today: date) -> Refusal | None:
+    """PAY-1 / SEPA Core rulebook: a mandate lapses only after 36 months without a collection (counted
+    from the last collection, or from the signature when there was none)."""
+    lapses_on = mandate_lapses_on(last_used_on)
+    if today >= lapses_on:
+        return None
+    return Refusal(
+        rule="PAY-1",
+        message=_("The mandate was last used on %(used)s; it lapses on %(lapses)s (36 months without a collection).")
+        % {"used": f"{last_used_on:%d-%m-%Y}", "lapses": f"{lapses_on:%d-%m-%Y}"},
+    )
+
+
+def mandate_collectable_refusal(*, status: str, last_used_on: date, collection_date: date) -> Refusal | None:
+    """PAY-1: a collection needs an active mandate that has not lapsed by its collection date."""
+    if status != "active":
+        return Refusal(rule="PAY-1", field="mandate", message=_("This mandate is no longer active."))
+    if collection_date >= mandate_lapses_on(last_used_on):
+        return Refusal(
+            rule="PAY-1",
+            field="mandate",
+            message=_("This mandate lapsed: no collection for 36 months. A new mandate is needed."),
+        )
+    return None
+
+
+def account_holder_refusal(account_holder: str) -> Refusal | None:
+    """PAY-1 / REG-7: the account holder's name goes into every direct-debit file, so it must be writable
+    in the SEPA character set (accents are transliterated) and at most 70 characters long (EPC130-08)."""
+    from billing.direct_debit import epc
+
+    if not account_holder.strip():
+        return Refusal(rule="REG-7", field="account_holder", message=_("Enter the name of the account holder."))
+    try:
+        epc.sepa_text(account_holder, field="account_holder", max_length=epc.NAME_LENGTH)
+    except epc.FieldInvalid as invalid:
+        return Refusal(rule="PAY-1", field="account_holder", message=invalid.message)
+    return None
+
+
+def mandate_agreed_refusal(*, agreed: bool) -> Refusal | None:
+    """PAY-1 / REG-7 (terms art. 2.3.2): a mandate exists only when its text was shown and agreed to."""
+    if agreed:
+        return None
+    return Refusal(rule="PAY-1", field="agree", message=_("Agree to the mandate text to authorise the direct debit."))
+
+
+def batch_file_ready(batch) -> Refusal | None:
+    """PAY-1: a batch goes to the bank only with its file written for every collection in it."""
+    if batch.file and batch.transaction_count and batch.transaction_count == batch.collections.count():
+        return None
+    return Refusal(rule="PAY-1", message=_("The batch's file has not been written for all its collections yet."))

@@ -113,3 +113,17 @@ def refund_prepayment(application_id: int) -> None:
 def deliver_sandbox_payment_webhook(body: str, signature: str) -> None:
     """The sandbox payment provider calling our webhook, through the same code as the HTTP endpoint."""
     services.receive_payment_webhook(body.encode(), signature)
+
+
+@shared_task
+def collect_direct_debits() -> int | None:
+    """Daily (PAY-1): the open invoices of SEPA payers whose collection date has come, into their
+    batch, its pain.008 file written and handed to the bank."""
+    batch = services.collect_direct_debits(actor=Actor.system("direct_debits"))
+    return batch.pk if batch else None
+
+
+@shared_task
+def lapse_unused_mandates() -> int:
+    """Daily: mandates with no collection for 36 months lapse (SEPA Core rulebook)."""
+    return services.lapse_unused_mandates(actor=Actor.system("mandates"))

@@ -55,6 +55,16 @@ app.conf.beat_schedule = {
     },
     # PLAN-2: applications waiting for stock are also retried on a clock, in case a stock signal was
     # missed (a worker lost between the commit and the job).
+    # PAY-1: SEPA collections whose date has come go into their batch, whose file goes to the bank.
+    "collect-direct-debits": {
+        "task": "billing.tasks.collect_direct_debits",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    # SEPA Core rulebook: a mandate with no collection for 36 months lapses.
+    "lapse-unused-mandates": {
+        "task": "billing.tasks.lapse_unused_mandates",
+        "schedule": crontab(hour=5, minute=0),
+    },
     "resume-awaiting-stock": {
         "task": "billing.tasks.resume_awaiting_stock",
         "schedule": crontab(minute="*/15"),

@@ -156,6 +156,10 @@ TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
 
+# Files Flex writes (direct-debit files): kept here, never served as static files; the admin hands
+# them out to those allowed to see them.
+MEDIA_ROOT = Path(os.environ.get("FLEX_MEDIA_ROOT", LOCAL_DIR / "media"))
+
 STATIC_URL = "static/"
 STATIC_ROOT = LOCAL_DIR / "static"
 # flex/static is found as the static folder of the "flex" app.
@@ -345,11 +349,29 @@ FLEX_SANDBOX_LATENCY_MS = int(os.environ.get("FLEX_SANDBOX_LATENCY_MS", "0"))
 FLEX_SANDBOX_AUTOPILOT = env_bool("FLEX_SANDBOX_AUTOPILOT", True)
 # The creditor named on SEPA mandates (SEPA Core rulebook: name and creditor identifier, the Dutch
 # "incassant-ID" issued by the Dutch Payments Association). Set the real identifier in production.
+# The sandbox's identifier is a well-formed one (check digits right, EPC262-08) for a made-up KvK
+# number; outside sandbox mode nothing defaults and `billing.checks` refuses to start without one.
 FLEX_CREDITOR = {
     "name": os.environ.get("FLEX_CREDITOR_NAME", "Flex B.V."),
-    "identifier": os.environ.get("FLEX_CREDITOR_ID", "NL00ZZZ000000000000"),
+    "identifier": os.environ.get("FLEX_CREDITOR_ID", "NL69ZZZ123456780000" if FLEX_SANDBOX else ""),
     "address": os.environ.get("FLEX_CREDITOR_ADDRESS", "Postbus 1234, 1000 AB Amsterdam"),
+    # The account the collections are credited to, and its bank (pain.008 CdtrAcct, CdtrAgt).
+    "iban": os.environ.get("FLEX_CREDITOR_IBAN", "NL91ABNA0417164300" if FLEX_SANDBOX else ""),
+    "bic": os.environ.get("FLEX_CREDITOR_BIC", "ABNANL2A" if FLEX_SANDBOX else ""),
 }
+# The bank that takes the direct-debit files (billing/adapters/bank.py): `sandbox` (sandbox mode only),
+# `directory` (a file drop: FLEX_BANK_OUTBOX, e.g. a folder a bank's connectivity client uploads from)
+# or `http` (an upload to FLEX_BANK_URL with FLEX_BANK_KEY, e.g. a payment hub's file API).
+FLEX_BANK = {
+    "implementation": os.environ.get("FLEX_BANK", "sandbox" if FLEX_SANDBOX else ""),
+    "outbox": os.environ.get("FLEX_BANK_OUTBOX", ""),
+    "url": os.environ.get("FLEX_BANK_URL", ""),
+    "key": os.environ.get("FLEX_BANK_KEY", ""),
+    "partner_code": os.environ.get("FLEX_BANK_CODE", "bank"),
+}
+# SEPA Core: the file reaches the bank at least this many TARGET2 business days before the collection
+# date (Dutch banks' cut-off is D-1; one day more leaves room for a retry).
+FLEX_DIRECT_DEBIT_LEAD_DAYS = int(os.environ.get("FLEX_DIRECT_DEBIT_LEAD_DAYS", "2"))
 
 # The supplier's details every invoice names (Wet OB 1968 art. 35a lid 1). The first InvoiceIssuer row is
 # made from these at migration; later changes are new dated rows in the admin (billing.InvoiceIssuer).

@@ -312,6 +312,64 @@ REGISTER: dict[str, dict[str, Entry]] = {
             for name in ("amount", "method", "provider_reference", "status", "received_at", "refund_reference")
         },
     },
+    "billing.Mandate": {
+        "id": N,
+        "reference": N,
+        "subscriber": L,
+        "subscription": L,
+        "replaced_by": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "SEPA mandate: proof of the authorisation (PAY-1), kept 7 years")
+            for name in (
+                "status",
+                "iban",
+                "bic",
+                "account_holder",
+                "signed_on",
+                "signed_at",
+                "channel",
+                "text_version",
+                "text",
+                "ended_on",
+                "first_collected_on",
+                "last_collected_on",
+            )
+        },
+        "signed_ip": personal(C.ONLINE, E.LEGAL_HOLD, "proof the mandate was given online (PAY-1, REG-2)"),
+        "recorded_by": personal(C.AUDIT, E.ANONYMISE, "the staff member who recorded a paper mandate"),
+    },
+    # A batch names no one itself; its file does (names, accounts): kept as the accounting record it is.
+    "billing.DirectDebitBatch": {
+        **_not_personal(
+            "id",
+            "collection_date",
+            "message_id",
+            "status",
+            "created_at",
+            "file_version",
+            "file_sha256",
+            "file_size",
+            "file_written_at",
+            "transaction_count",
+            "first_count",
+            "recurring_count",
+            "control_sum",
+            "submitted_at",
+            "bank_reference",
+            "settled_on",
+        ),
+        "file": personal(C.FINANCIAL, E.LEGAL_HOLD, "the pain.008 file names debtors and accounts; 7 years"),
+    },
+    "billing.DirectDebitCollection": {
+        "id": N,
+        "batch": L,
+        "invoice": L,
+        "mandate": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in ("amount", "sequence_type", "end_to_end_id", "status", "reason_code")
+        },
+    },
     # --- privacy ----------------------------------------------------------------------------------
     "accounts.Disclosure": {
         "id": N,

@@ -21,6 +21,12 @@ def _mail_in_memory(settings):
 
 
 @pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    """Files Flex writes (direct-debit files) go to the test's own folder, not the developer's .local."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _language_of_its_own():
     """Each test starts in the project's default language, whatever a request in an earlier test left
     active in this thread (the locale middleware activates the visitor's language and keeps it)."""

@@ -57,7 +57,14 @@ def production(**extra) -> dict[str, str]:
 
 
 def real_partners() -> dict[str, str]:
-    env = {}
+    # The creditor and the bank of the direct-debit files (billing.E001, billing.E002) are configured too.
+    env = {
+        "FLEX_CREDITOR_ID": "NL51ZZZ405365330000",
+        "FLEX_CREDITOR_IBAN": "NL91ABNA0417164300",
+        "FLEX_CREDITOR_BIC": "ABNANL2A",
+        "FLEX_BANK": "directory",
+        "FLEX_BANK_OUTBOX": "/srv/flex/bank-outbox",
+    }
     for kind in PARTNER_KINDS:
         prefix = f"FLEX_PARTNER_{kind.upper()}"
         env |= {
@@ -80,6 +87,14 @@ def test_check_deploy_reports_every_partner_without_real_configuration_as_an_err
     assert result.returncode != 0
     for kind in PARTNER_KINDS:
         assert f"(flex.E002) partner {kind!r} has no real configuration" in result.stderr, kind
+
+
+def test_check_deploy_reports_a_fake_creditor_id_and_an_unconfigured_bank_as_errors():
+    env = production(**(real_partners() | {"FLEX_CREDITOR_ID": "NL00ZZZ000000000000", "FLEX_BANK": ""}))
+    result = manage("check", "--deploy", **env)
+    assert result.returncode != 0
+    assert "(billing.E001) FLEX_CREDITOR_ID is not usable in a SEPA direct-debit file" in result.stderr
+    assert "(billing.E002) the bank for direct-debit files has no real configuration" in result.stderr
 
 
 def test_check_deploy_reports_a_sandbox_partner_in_production_as_an_error():
@@ -163,6 +178,9 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settin
         "billing.Application",
         "accounts.Disclosure",
         "devices.Shipment",
+        "billing.Mandate",
+        "billing.DirectDebitBatch",
+        "billing.DirectDebitCollection",
     ]
     first = {label: apps.get_model(label).objects.count() for label in counted}
     call_command("seed_demo", stdout=StringIO())
@@ -185,6 +203,10 @@ def test_seed_demo_loads_every_group_and_several_states_and_is_idempotent(settin
     assert_states_the_readme_lists()
     assert Application.objects.filter(shipment__status="delivered", subscription__status="active").exists()
     assert Application.objects.get(subscriber__last_name="Wanbetaler").refusal_rule == "REG-5"
+    # PAY-1: a direct-debit batch with first and recurring collections, its file written and at the bank.
+    from billing.models import DirectDebitBatch
+
+    assert DirectDebitBatch.objects.filter(first_count__gt=0, recurring_count__gt=0, status="submitted").exists()
     for role in roles.ROLE_PERMISSIONS:
         assert User.objects.filter(groups__name=role, is_staff=True).exists(), role
     assert_a_seeded_applicant_can_withdraw_and_is_refunded()

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from accounts import rules as account_rules
 from accounts.models import SubscriberKind
 from billing import selectors, services
+from billing.direct_debit.mandate_text import mandate_text
 from billing.models import Application, ApplicationStatus, InvoiceKind, PaymentMethod
 from devices.models import Plan, Product
 from devices.selectors import plans_with_items, price_in_force, products_with_prices
@@ -255,6 +256,7 @@ def payment(request, reference: str):
         "form": form,
         "terms": services.current_terms(),
         "creditor": settings.FLEX_CREDITOR,
+        "mandate_text": mandate_text(reference=f"FLEX-{application.reference}"),
         "step": 3,
     }
     return _render(request, "billing/signup/payment.html", context)

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from billing.portal import signup, views
+from billing.portal import mandates, signup, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("invoices/", views.invoices, name="invoices"),
+    path("payment-method/", mandates.payment_method, name="payment_method"),
     path("sign-up/", signup.choose_plan, name="signup"),
     path("sign-up/details/", signup.details, name="signup_details"),
     path("applications/<str:reference>/", signup.application_status, name="application"),

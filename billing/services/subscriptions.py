@@ -71,7 +71,14 @@ def issue_prepayment_invoice(
 
 
 def _issue(
-    subscription, application, kind: str, day: date, lines: list[InvoiceLine], *, corrects: Invoice | None = None
+    subscription,
+    application,
+    kind: str,
+    day: date,
+    lines: list[InvoiceLine],
+    *,
+    corrects: Invoice | None = None,
+    period: tuple[date, date] | None = None,
 ) -> Invoice:
     """Number and write one invoice or credit note with the issuer's and the customer's details of today
     (Wet OB 1968 art. 35a); the number comes from the year's gapless series in this transaction."""
@@ -84,6 +91,8 @@ def _issue(
         customer_address=address,
         customer_vat_number=vat_number,
         corrects=corrects,
+        period_start=period[0] if period else None,
+        period_end=period[1] if period else None,
         subscriber_id=subscriber_id,
         subscription=subscription,
         application=application,

@@ -6,7 +6,7 @@ database as it was. Per model, the fields a form lets anyone change are exactly 
 that carry no rule; a POST of a rule-carrying field changes nothing.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from axes.models import AccessAttempt
@@ -23,12 +23,13 @@ from accounts.services import issue_api_key, partner_for_code
 from billing import services
 from billing.models import Invoice, InvoiceStatus, Payment, Subscription, SubscriptionStatus
 from devices.models import DeviceUnit, Plan, Product, UnitStatus
-from flex import fsm
+from flex import clock, fsm
 from flex.audit.models import AuditEvent
 from flex.audit.trail import Actor
 from flex.refusals import Refused
 from flex.transition_admin import TransitionAdminMixin
 from tests.admin.pages import change_form_data
+from tests.billing.sepa import monthly_invoice
 from tests.factories import AddressFactory, UserFactory, log_in_staff, subscribe
 from tests.signup import signup_world, submitted
 
@@ -45,15 +46,18 @@ ACCESS = {("accounts.user", "add"), ("accounts.user", "change"), ("accounts.part
 ACCESS |= {("accounts.partnerapikey", "add")}
 CATALOGUE_ADDS = {("devices.product", "add"), ("devices.productprice", "add"), ("devices.plan", "add")}
 CATALOGUE_TEXT = {("devices.product", "change"), ("devices.plan", "change")}
+# PAY-1: a mandate given on paper is added through `record_paper_mandate` (customer service, finance).
+PAPER_MANDATE = {("billing.mandate", "add")}
 ALLOWED = {
-    roles.CUSTOMER_SERVICE: {("accounts.subscriber", "change")},
+    roles.CUSTOMER_SERVICE: {("accounts.subscriber", "change")} | PAPER_MANDATE,
     roles.WAREHOUSE: set(),
-    roles.FINANCE: CATALOGUE_ADDS | CATALOGUE_TEXT | {("billing.termsversion", "add")},
+    roles.FINANCE: CATALOGUE_ADDS | CATALOGUE_TEXT | {("billing.termsversion", "add")} | PAPER_MANDATE,
     roles.PRIVACY_OFFICER: set(),
     roles.ADMIN: CATALOGUE_ADDS
     | CATALOGUE_TEXT
     | ACCESS
-    | {("billing.termsversion", "add"), ("accounts.subscriber", "change")},
+    | {("billing.termsversion", "add"), ("accounts.subscriber", "change")}
+    | PAPER_MANDATE,
 }
 ALLOWED_ACTIONS = {
     roles.CUSTOMER_SERVICE: {("billing.application", "retry_unavailable_checks"), ("axes.accessattempt", "unlock")},
@@ -86,6 +90,9 @@ def world(transactional_db, settings):
     world.accepted = accepted
     world.in_review = submitted(world, 1)
     world.subscription = Subscription.objects.get(application=accepted)
+    # its first monthly invoice collected by SEPA direct debit: a mandate, a batch and its collection
+    monthly_invoice(world.subscription, clock.today() + timedelta(days=1))
+    assert services.collect_direct_debits(actor=Actor.system("direct_debits")) is not None
     # a log-in lock, made the way django-axes makes it: wrong passwords at the portal's log-in page
     for _ in range(settings.AXES_FAILURE_LIMIT):
         Client().post(reverse("portal:login"), {"username": "locked@example.nl", "password": "wrong"})

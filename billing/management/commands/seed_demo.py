@@ -162,6 +162,15 @@ class Command(BaseCommand):
         # Subscribers and applications commit step by step through the services, as the wizard does.
         self.subscribers()
         self.applications()
+        self.direct_debits()
+
+    def direct_debits(self):
+        """SEPA batches as the daily job leaves them: one with first and recurring collections (PAY-1)."""
+        from billing.management.demo_direct_debit import seed_direct_debits
+
+        anna = Subscription.objects.get(subscriber__email="anna@example.nl", status="active")
+        cafe = Subscription.objects.get(subscriber__email="info@cafedehoek.nl", status="active")
+        seed_direct_debits(recurring=anna, first=cafe)
 
     def catalogue(self):
         for sku, name, kind, colour, addon, price, fee in PRODUCTS:

@@ -16,10 +16,12 @@ from billing.models import (
     ApplicationStatus,
     CheckOutcome,
     InvoiceKind,
+    PaymentMethod,
     RefusalReason,
     Subscription,
     SubscriptionAddOn,
 )
+from billing.services.mandates import take_over_signup_mandate
 from flex import clock
 from flex.audit.trail import Actor, history_context, record
 from flex.fsm import perform, staff_of
@@ -85,6 +87,8 @@ def accept_application(application_id: int, *, actor: Actor, reason: str = "") -
             ]
         )
         application.invoices.filter(kind=InvoiceKind.PREPAYMENT).update(subscription=subscription)
+        if application.payment_method == PaymentMethod.SEPA_DIRECT_DEBIT:
+            take_over_signup_mandate(application, subscription)  # PAY-1: the mandate is its own record now
         application.subscription = subscription
         application.status_changed_at = clock.now()
         application.save(update_fields=["status", "status_changed_at", "decided_at", "decided_by", "subscription"])

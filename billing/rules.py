@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
@@ -348,5 +349,42 @@ def terms_version_refusal(in_force_from: date, today: date, *, replaces_version:
                 "included, PRIV-10); the earliest day they can come into force is %(earliest)s."
             )
             % {"days": CHANGE_NOTICE_DAYS, "earliest": f"{earliest:%d-%m-%Y}"},
+        )
+    return None
+
+
+def online_payment_refusal(
+    number: str, *, is_own: bool, is_paid: bool, is_credited: bool, amount_open: Decimal
+) -> Refusal | None:
+    """Whether a subscriber may pay invoice `number` online now (the portal's "Pay now").
+
+    PAY-1 (terms art. 8.1, 8.2): a subscriber pays their own fees; an invoice that is not theirs (or no
+    invoice at all: the answer is the same, so the portal tells nobody which numbers exist) is refused.
+    PAY-2 (terms art. 8.3): only what is due can be paid: not an invoice that is paid or credited, nor
+    one whose payments already cover it, nor a credit note (its amount is ours to pay back).
+    """
+    if not is_own:
+        return Refusal(
+            rule="PAY-1",
+            field="invoice",
+            message=_("You have no invoice %(number)s to pay.") % {"number": number},
+        )
+    if is_paid:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Invoice %(number)s is paid already.") % {"number": number},
+        )
+    if is_credited:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Invoice %(number)s is credited: there is nothing to pay.") % {"number": number},
+        )
+    if amount_open <= 0:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Nothing is left to pay on %(number)s.") % {"number": number},
         )
     return None

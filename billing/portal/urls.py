@@ -5,6 +5,9 @@ from billing.portal import signup, views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("invoices/", views.invoices, name="invoices"),
+    path("invoices/<str:number>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<str:number>/pay/", views.pay_invoice, name="pay_invoice"),
+    path("invoices/<str:number>/payment/", views.invoice_payment_return, name="invoice_payment_return"),
     path("sign-up/", signup.choose_plan, name="signup"),
     path("sign-up/details/", signup.details, name="signup_details"),
     path("applications/<str:reference>/", signup.application_status, name="application"),

@@ -4,6 +4,7 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 from sequences.models import Sequence
 
 from billing import pdf, selectors, services
@@ -161,7 +162,11 @@ class InvoiceAdmin(WindowAdmin):
 
     def get_urls(self):
         return [
-            path("<int:object_id>/pdf/", self.admin_site.admin_view(self.pdf_view), name="billing_invoice_pdf"),
+            path(
+                "<int:object_id>/pdf/",
+                self.admin_site.admin_view(require_GET(self.pdf_view)),
+                name="billing_invoice_pdf",
+            ),
             *super().get_urls(),
         ]
 

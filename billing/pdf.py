@@ -34,7 +34,7 @@ STYLESHEET = Path(__file__).resolve().parents[1] / "templates" / "billing" / "pd
 
 @dataclass(frozen=True)
 class VatGroup:
-    """Art. 35a lid 1 sub i/j: per VAT rate, the amount it is charged on and the VAT."""
+    """Art. 35a lid 1 sub h-j: per VAT rate, the amount it is charged on, the rate and the VAT."""
 
     rate: Decimal
     net: Decimal
@@ -76,7 +76,7 @@ def vat_groups(lines) -> list[VatGroup]:
 
 
 def unit_price_excl(line) -> Decimal:
-    """Art. 35a lid 1 sub g asks the unit price excl. VAT; our prices are set incl. VAT (consumer prices),
+    """Art. 35a lid 1 sub h asks the unit price excl. VAT; our prices are set incl. VAT (consumer prices),
     so it is the line's unit price without the VAT at its rate, to the cent."""
     return to_money(line.unit_price / (1 + line.vat_rate / 100))
 
@@ -111,7 +111,7 @@ def grouped_iban(iban: str) -> str:
 
 
 def period_of_supply(invoice: Invoice) -> tuple | None:
-    """Art. 35a lid 1 sub f: the period the fees are for; a credit note's is the one it corrects."""
+    """Art. 35a lid 1 sub g: the period the fees are for; a credit note's is the one it corrects."""
     for document in (invoice, invoice.corrects):
         if document is not None and document.period_start:
             return document.period_start, document.period_end

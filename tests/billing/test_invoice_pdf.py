@@ -43,8 +43,8 @@ def monthly_invoice(travel, *, language="nl", payment_method="sepa_direct_debit"
 
 
 def supplier_and_customer(invoice: Invoice) -> list[str]:
-    """Art. 35a lid 1 sub c-e: the supplier's name, address, VAT identification number (and KvK number),
-    the customer's name and address as at issue."""
+    """Art. 35a lid 1 sub c and e: the supplier's VAT identification number, its name and address (and
+    its KvK number), the customer's name and address as at issue."""
     issuer = invoice.issuer
     return [
         issuer.name,
@@ -64,14 +64,14 @@ def test_a_dutch_monthly_invoice_pdf_carries_every_field_art_35a_asks(travel):
         "FACTUUR",
         f"Factuurnummer {invoice.number}",  # sub b
         "Factuurdatum 16-04-2026",  # sub a
-        "Leveringsperiode 30-04-2026 t/m 30-05-2026",  # sub f: the period of supply (PAY-1)
+        "Leveringsperiode 30-04-2026 t/m 30-05-2026",  # sub g: the period of supply (PAY-1)
         "Btw-nummer NL000099998B57",
         "KvK-nummer 99999999",
-        # sub g-h: description, quantity, unit price excl. VAT, the VAT rate; the lines as issued (in Dutch)
+        # sub f, h, i: description, quantity, unit price excl. VAT, the VAT rate; the lines as issued (Dutch)
         "Omschrijving Aantal Prijs per stuk excl. btw Btw-tarief Bedrag excl. btw Bedrag incl. btw",
         "(2× Era 100) – maandtarief 1 € 37,19 21% € 37,19 € 45,00",
         "Uitbreiding Sub Mini – maandbedrag 1 € 7,44 21% € 7,44 € 9,00",
-        # sub i-j: the VAT per rate and the amount it is charged on; the totals
+        # sub h, j: the amount charged per rate and its VAT; the totals
         "Totaal excl. btw € 44,63",
         "Btw 21% over € 44,63 € 9,37",
         "Totaal incl. btw € 54,00",

@@ -180,6 +180,16 @@ def test_paying_a_credited_invoice_is_refused_pay_2(invoice):
     assert checkouts_opened() == 0
 
 
+def test_paying_a_credit_note_is_refused_pay_2_its_money_goes_the_other_way(invoice):
+    credit = services.issue_credit_note(invoice)
+    client = logged_in(invoice.subscriber)
+    assert reverse("portal:pay_invoice", args=[credit.number]) not in client.get(reverse("portal:invoices")).text
+    response = client.post(reverse("portal:pay_invoice", args=[credit.number]), follow=True)
+    [message] = messages_of(response)
+    assert f"Op {credit.number} staat niets meer open." in message and "PAY-2" in message
+    assert checkouts_opened() == 0
+
+
 def test_paying_someone_elses_invoice_is_refused_pay_1_without_telling_whether_it_exists(invoice):
     client = logged_in(subscribe().subscriber)
     answers = []

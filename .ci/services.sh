@@ -61,6 +61,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The invoice-PDF tests read the PDFs back with poppler's pdftotext; WeasyPrint itself needs Pango.
+if ! command -v pdftotext >/dev/null || ! ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0; then
+  echo "services: installing poppler-utils and Pango for the invoice PDFs" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation >/dev/null
+fi
+
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-$REDIS_URL}
 export CELERY_TASK_ALWAYS_EAGER=${CELERY_TASK_ALWAYS_EAGER:-1}
 # The gate drives the sandbox partners on PostgreSQL: sandbox mode is explicit here (it is on by itself

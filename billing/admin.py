@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 from sequences.models import Sequence
 
-from billing import services
+from billing import pdf, selectors, services
 from billing.models import (
     Application,
     ApplicationAddOn,
@@ -147,6 +151,39 @@ class InvoiceAdmin(WindowAdmin):
     list_select_related = ["subscriber"]
     sortable_by = ["number"]
     inlines = [InvoiceLineInline, PaymentInline]
+    change_form_template = "admin/billing/invoice/change_form.html"
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), "pdf_link"]
+
+    @admin.display(description=_("document"))
+    def pdf_link(self, invoice):
+        return format_html('<a href="{}" download>PDF</a>', reverse("admin:billing_invoice_pdf", args=[invoice.pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/pdf/",
+                self.admin_site.admin_view(require_GET(self.pdf_view)),
+                name="billing_invoice_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["pdf_url"] = reverse("admin:billing_invoice_pdf", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def pdf_view(self, request, object_id):
+        """The invoice or credit note as its customer gets it (Wet OB 1968 art. 35a), for anyone who may
+        view invoices here; reading it changes nothing."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = selectors.invoice_document(self.get_queryset(request).filter(pk=object_id))
+        if invoice is None:
+            raise Http404("no such invoice")
+        return pdf.download(invoice)
 
 
 @admin.register(InvoiceLine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
@@ -417,3 +418,40 @@ def batch_file_ready(batch) -> Refusal | None:
     if batch.file and batch.transaction_count and batch.transaction_count == batch.collections.count():
         return None
     return Refusal(rule="PAY-1", message=_("The batch's file has not been written for all its collections yet."))
+
+
+def online_payment_refusal(
+    number: str, *, is_own: bool, is_paid: bool, is_credited: bool, amount_open: Decimal
+) -> Refusal | None:
+    """Whether a subscriber may pay invoice `number` online now (the portal's "Pay now").
+
+    PAY-1 (terms art. 8.1, 8.2): a subscriber pays their own fees; an invoice that is not theirs (or no
+    invoice at all: the answer is the same, so the portal tells nobody which numbers exist) is refused.
+    PAY-2 (terms art. 8.3): only what is due can be paid: not an invoice that is paid or credited, nor
+    one whose payments already cover it, nor a credit note (its amount is ours to pay back).
+    """
+    if not is_own:
+        return Refusal(
+            rule="PAY-1",
+            field="invoice",
+            message=_("You have no invoice %(number)s to pay.") % {"number": number},
+        )
+    if is_paid:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Invoice %(number)s is paid already.") % {"number": number},
+        )
+    if is_credited:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Invoice %(number)s is credited: there is nothing to pay.") % {"number": number},
+        )
+    if amount_open <= 0:
+        return Refusal(
+            rule="PAY-2",
+            field="invoice",
+            message=_("Nothing is left to pay on %(number)s.") % {"number": number},
+        )
+    return None

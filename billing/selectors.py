@@ -5,9 +5,19 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from billing.models import LIVE_STATUSES, Invoice, Subscription, SubscriptionAddOn, SubscriptionUnit
+from billing.models import (
+    LIVE_STATUSES,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentStatus,
+    Subscription,
+    SubscriptionAddOn,
+    SubscriptionUnit,
+)
 from devices.models import Product, ProductPrice
 from flex import clock
 
@@ -98,5 +108,45 @@ def open_application(subscriber):
         Application.objects.filter(subscriber=subscriber)
         .exclude(shipment__status="delivered")
         .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+MONEY = DecimalField(max_digits=12, decimal_places=2)
+
+
+def _received_for(invoice_ref: str) -> Coalesce:
+    """The payments received (not reversed or refunded) on the invoice `invoice_ref` points at."""
+    received = (
+        Payment.objects.filter(invoice=OuterRef(invoice_ref), status=PaymentStatus.RECEIVED)
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(received, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY)
+
+
+def with_amount_open(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Each invoice with `amount_paid` (payments received and not reversed or refunded) and
+    `amount_open` (what is left to pay), computed in the same query: a list page stays one query."""
+    return invoices.annotate(amount_paid=_received_for("pk")).annotate(amount_open=F("gross_total") - F("amount_paid"))
+
+
+def invoice_rows(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """Invoices for a list the subscriber sees: what is open on each, and how it gets paid (the
+    subscription's payment method), in the list's one query."""
+    return with_amount_open(invoices).select_related("subscription")
+
+
+def invoice_document(invoices: QuerySet[Invoice]) -> Invoice | None:
+    """The one invoice of `invoices` with everything its PDF names, in two queries: the invoice with its
+    issuer, the invoice it corrects, its customer's language and payment method, and what is paid
+    on it (and on the invoice it corrects); then its lines."""
+    return (
+        with_amount_open(invoices)
+        .annotate(corrected_amount_paid=_received_for("corrects"))
+        .select_related("issuer", "corrects", "subscriber", "subscription", "application")
+        .prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("id")))
         .first()
     )

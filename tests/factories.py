@@ -146,15 +146,19 @@ _applicants = itertools.count(1)
 _serials = itertools.count(1)
 
 
-def subscribe(subscriber=None, plan=None, *, addons=(), delivered_on=None, units=None):
+def subscribe(
+    subscriber=None, plan=None, *, addons=(), delivered_on=None, units=None, payment_method="sepa_direct_debit"
+):
     """A subscription reached the way production reaches it, through the services the wizard, the jobs,
     a reviewer and the partners call; nothing is written around them.
 
     The applicant applies (a new sign-up, or `subscriber` logged in with the details on file), accepts
-    the terms with a SEPA mandate, is verified at the (sandbox) bank and pays the first 3 monthly fees
-    at the (sandbox) checkout; the checks run; a customer-service reviewer accepts; the units are
-    allocated from stock (`units` if given: they must be the ones allocation takes; otherwise the
-    warehouse registers fresh stock for the plan and add-ons) and the shipment is ordered.
+    the terms with a SEPA mandate (or, with `payment_method="card"`, chooses card), is verified at the
+    (sandbox) bank and pays the first 3 monthly fees at the (sandbox) checkout (by card for a card payer,
+    which leaves the card authorisation for the monthly fees); the checks run; a customer-service
+    reviewer accepts; the units are allocated from stock (`units` if given: they must be the ones
+    allocation takes; otherwise the warehouse registers fresh stock for the plan and add-ons) and the
+    shipment is ordered.
 
     Without `delivered_on` it stays there, on the project clock's today: pending delivery, prepayment
     paid, shipment ordered. With `delivered_on`, all of that and the warehouse's shipped confirmation
@@ -179,18 +183,19 @@ def subscribe(subscriber=None, plan=None, *, addons=(), delivered_on=None, units
         _terms_in_force()
         stock = list(units) if units is not None else _stock_for(plan, addons, commit)
         application, actor = _apply(subscriber, plan, addons)
+        card = payment_method == "card"
         services.choose_payment(
             application.pk,
-            method="sepa_direct_debit",
-            iban="NL91ABNA0417164300",
-            account_holder=application.subscriber.display_name,
+            method=payment_method,
+            iban="" if card else "NL91ABNA0417164300",
+            account_holder="" if card else application.subscriber.display_name,
             accepts_terms=True,
             ip_address="192.0.2.10",
             actor=actor,
         )
         subscriber = application.subscriber
         verify_identity(application, name=subscriber.display_name, date_of_birth=subscriber.date_of_birth)
-        pay_prepayment(application, method="ideal")
+        pay_prepayment(application, method="card" if card else "ideal")
         commit()
         services.submit_application(application.pk, actor=actor)
         commit()  # the checks run

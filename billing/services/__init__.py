@@ -1,9 +1,10 @@
 """Billing's use cases: subscriptions and their money (subscriptions.py), the monthly invoicing run
-(invoicing.py), applications (applications/), SEPA mandates (mandates.py) and direct-debit batches
-(direct_debit.py)."""
+(invoicing.py), paying an open invoice online (invoice_payments.py), applications (applications/), SEPA
+mandates (mandates.py) and direct-debit batches (direct_debit.py)."""
 
 from billing.services.applications import *  # noqa: F403
 from billing.services.direct_debit import *  # noqa: F403
+from billing.services.invoice_payments import *  # noqa: F403
 from billing.services.invoicing import *  # noqa: F403
 from billing.services.mandates import *  # noqa: F403
 from billing.services.subscriptions import *  # noqa: F403

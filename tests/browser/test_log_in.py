@@ -33,7 +33,7 @@ def test_subscriber_logs_in_sees_their_devices_switches_to_english_and_logs_out(
     page.get_by_role("button", name="Inloggen").click()
     expect(page.get_by_role("heading", name="Je abonnement")).to_be_visible()
     expect(page.get_by_role("cell", name="SN-BEAM-0042")).to_be_visible()
-    expect(page.get_by_role("cell", name=subscription.invoices.get().number)).to_be_visible()
+    expect(page.get_by_role("cell", name=subscription.invoices.get().number, exact=True)).to_be_visible()
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Your subscription")).to_be_visible()

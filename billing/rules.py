@@ -421,7 +421,13 @@ def batch_file_ready(batch) -> Refusal | None:
 
 
 def online_payment_refusal(
-    number: str, *, is_own: bool, is_paid: bool, is_credited: bool, amount_open: Decimal
+    number: str,
+    *,
+    is_own: bool,
+    is_paid: bool,
+    is_credited: bool,
+    amount_open: Decimal,
+    is_being_collected: bool = False,
 ) -> Refusal | None:
     """Whether a subscriber may pay invoice `number` online now (the portal's "Pay now").
 
@@ -453,5 +459,16 @@ def online_payment_refusal(
             rule="PAY-2",
             field="invoice",
             message=_("Nothing is left to pay on %(number)s.") % {"number": number},
+        )
+    if is_being_collected:
+        # PAY-1 (terms art. 8.2): the subscriber's chosen method collects it already; a second payment
+        # would pay it twice.
+        return Refusal(
+            rule="PAY-1",
+            field="invoice",
+            message=_(
+                "Invoice %(number)s is being collected by SEPA direct debit; paying it online too would pay it twice."
+            )
+            % {"number": number},
         )
     return None

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.services import disclose_to
 from billing import rules, selectors
 from billing.adapters.payments import Checkout, payment_provider
-from billing.models import Invoice, InvoiceStatus
+from billing.models import CollectionStatus, Invoice, InvoiceStatus
 from billing.services.applications.payments import record_provider_payment
 from flex.audit.trail import Actor, record
 from flex.partners import PartnerError
@@ -44,6 +44,8 @@ def payable_invoice(number: str, *, subscriber) -> Invoice:
         is_paid=invoice is not None and invoice.status == InvoiceStatus.PAID,
         is_credited=invoice is not None and invoice.status == InvoiceStatus.CREDITED,
         amount_open=invoice.amount_open if invoice is not None else 0,
+        is_being_collected=invoice is not None
+        and invoice.direct_debits.filter(status__in=[CollectionStatus.PENDING, CollectionStatus.SUBMITTED]).exists(),
     )
     if refusal:
         raise Refused(refusal)

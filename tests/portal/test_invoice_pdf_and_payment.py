@@ -252,3 +252,15 @@ def test_which_invoice_may_be_paid_online(facts, rule, words):
     assert (refusal.rule if refusal else None) == rule
     if refusal:
         assert words in refusal.message
+
+
+def test_an_invoice_in_a_direct_debit_batch_is_not_paid_online_too_pay_1(invoice, travel):
+    from billing.services import direct_debit
+
+    travel("2026-04-28")
+    direct_debit.gather_due_collections(actor=Actor.system("direct_debits"))
+    assert invoice.direct_debits.exists()  # the bank collects it on its due date
+    response = logged_in(invoice.subscriber).post(reverse("portal:pay_invoice", args=[invoice.number]), follow=True)
+    [message] = messages_of(response)
+    assert "PAY-1" in message and invoice.number in message and "incasso" in message
+    assert checkouts_opened() == 0 and not invoice.payments.exists()

@@ -69,7 +69,7 @@ def test_a_dutch_monthly_invoice_pdf_carries_every_field_art_35a_asks(travel):
         "KvK-nummer 99999999",
         # sub f, h, i: description, quantity, unit price excl. VAT, the VAT rate; the lines as issued (Dutch)
         "Omschrijving Aantal Prijs per stuk excl. btw Btw-tarief Bedrag excl. btw Bedrag incl. btw",
-        "(2× Era 100) – maandbedrag 1 € 37,19 21% € 37,19 € 45,00",
+        "(2× Era 100) – maandtarief 1 € 37,19 21% € 37,19 € 45,00",
         "Uitbreiding Sub Mini – maandbedrag 1 € 7,44 21% € 7,44 € 9,00",
         # sub h, j: the amount charged per rate and its VAT; the totals
         "Totaal excl. btw € 44,63",

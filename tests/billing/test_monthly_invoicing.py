@@ -328,3 +328,14 @@ def test_two_workers_racing_for_the_same_chunk_issue_each_invoice_once_pay_1(tra
     assert monthly.count() == 3 and monthly.values("subscription").distinct().count() == 3
     everything = number_sequence(Invoice.objects.filter(issue_date__year=2026))
     assert everything == list(range(everything[0], everything[0] + len(everything)))
+
+
+def test_fees_run_after_a_termination_by_the_company_until_the_units_are_back_term_7(travel):
+    subscription = subscribe(delivered_on=date(2026, 1, 31))
+    with travel("2026-04-10"):
+        services.terminate_immediately(
+            subscription.pk, ground="non_payment", actor=Actor.system("finance"), reason="unpaid invoices"
+        )
+    with travel("2026-04-16"):  # TERM-7 / TERM-3: fees are charged until the units come back (TERM-4 refunds later)
+        services.run_monthly_billing(actor=JOB)
+    assert subscription.invoices.filter(kind="monthly", period_start=date(2026, 4, 30)).exists()

@@ -18,6 +18,7 @@ from billing.models import (
     InvoiceIssuer,
     InvoiceLine,
     Payment,
+    PaymentAllocation,
     RefusalReason,
     RefusalRecord,
     Subscription,
@@ -115,9 +116,22 @@ class InvoiceLineInline(RecordInline):
     fields = ["description", "quantity", "unit_price", "vat_rate", "net", "vat", "gross"]
 
 
-class PaymentInline(RecordInline):
-    model = Payment
-    fields = ["amount", "method", "provider_reference", "status", "received_at"]
+class AllocationInline(RecordInline):
+    """The payments that settle this invoice, in parts or whole; a reversed payment's part no longer counts."""
+
+    model = PaymentAllocation
+    fields = ["payment", "amount", "allocated_at", "payment_status"]
+    verbose_name_plural = _("payments allocated")
+
+    @admin.display(description=_("payment status"))
+    def payment_status(self, allocation):
+        return allocation.payment.get_status_display()
+
+
+class PaymentAllocationInline(RecordInline):
+    model = PaymentAllocation
+    fields = ["invoice", "amount", "allocated_at"]
+    verbose_name_plural = _("allocated to")
 
 
 @admin.register(Invoice)
@@ -150,7 +164,7 @@ class InvoiceAdmin(WindowAdmin):
     )
     list_select_related = ["subscriber"]
     sortable_by = ["number"]
-    inlines = [InvoiceLineInline, PaymentInline]
+    inlines = [InvoiceLineInline, AllocationInline]
     change_form_template = "admin/billing/invoice/change_form.html"
 
     def get_list_display(self, request):
@@ -196,16 +210,27 @@ class InvoiceLineAdmin(WindowAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(WindowAdmin):
-    """Payments come from the payment provider through `record_payment` (PAY-1), which marks the invoice
-    paid when they cover it; none is typed in here."""
+    """Payments arrive from the payment provider, the bank's files and direct-debit collections through
+    `billing.services.payments` (PAY-1), which allocates them to invoices; none is typed in here."""
 
-    list_display = ["provider_reference", "invoice", "amount", "method", "status", "received_at"]
+    list_display = [
+        "provider_reference",
+        "subscriber",
+        "invoice",
+        "amount",
+        "unallocated",
+        "method",
+        "status",
+        "booked_on",
+        "received_at",
+    ]
     list_filter = ["method", "status", "received_at"]
     finders = (
         Finder(_("invoice number"), ("invoice__number__startswith",), shape=INVOICE_NUMBER, prepare=upper),
-        Finder(_("provider reference"), ("provider_reference",), shape=r"\S+"),
+        Finder(_("reference"), ("provider_reference",), shape=r"\S+"),
     )
-    list_select_related = ["invoice"]
+    list_select_related = ["invoice", "subscriber"]
+    inlines = [PaymentAllocationInline]
     sortable_by = []
 
 

@@ -12,7 +12,7 @@ from billing.models import (
     LIVE_STATUSES,
     Invoice,
     InvoiceLine,
-    Payment,
+    PaymentAllocation,
     PaymentStatus,
     Subscription,
     SubscriptionAddOn,
@@ -116,9 +116,10 @@ MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
 def _received_for(invoice_ref: str) -> Coalesce:
-    """The payments received (not reversed or refunded) on the invoice `invoice_ref` points at."""
+    """What the payments that still stand (received, not reversed or refunded) have put on the invoice
+    `invoice_ref` points at (a payment can settle several invoices, an invoice be paid in parts)."""
     received = (
-        Payment.objects.filter(invoice=OuterRef(invoice_ref), status=PaymentStatus.RECEIVED)
+        PaymentAllocation.objects.filter(invoice=OuterRef(invoice_ref), payment__status=PaymentStatus.RECEIVED)
         .order_by()
         .values("invoice")
         .annotate(total=Sum("amount"))

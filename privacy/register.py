@@ -306,10 +306,31 @@ REGISTER: dict[str, dict[str, Entry]] = {
     },
     "billing.Payment": {
         "id": N,
+        "subscriber": L,
         "invoice": L,
         **{
             name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
-            for name in ("amount", "method", "provider_reference", "status", "received_at", "refund_reference")
+            for name in (
+                "amount",
+                "method",
+                "provider_reference",
+                "status",
+                "received_at",
+                "refund_reference",
+                "booked_on",
+                "unallocated",
+                "reversed_on",
+                "reason_code",
+            )
+        },
+    },
+    "billing.PaymentAllocation": {
+        "id": N,
+        "payment": L,
+        "invoice": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in ("amount", "allocated_at")
         },
     },
     "billing.Mandate": {

@@ -1,4 +1,4 @@
-"""Subscriptions and the money they make: invoices, their lines and payments."""
+"""Subscriptions and the money they make: invoices and their lines (payments: payments.py)."""
 
 from __future__ import annotations
 
@@ -333,6 +333,7 @@ class Invoice(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,  # invoice_application: partial, monthly invoices have none
         related_name="invoices",
         help_text=_("The prepayment is invoiced when the applicant pays, before acceptance (TERM-1, REG-7)."),
     )
@@ -353,13 +354,20 @@ class Invoice(models.Model):
     customer_address = models.TextField(_("customer address"), blank=True, help_text=_("As it was at issue."))
     customer_vat_number = models.CharField(_("customer VAT number"), max_length=20, blank=True)
     issuer = models.ForeignKey(
-        "InvoiceIssuer", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("issuer")
+        "InvoiceIssuer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,  # a handful of issuers, never deleted (the admin refuses it): no index to keep up
+        related_name="+",
+        verbose_name=_("issuer"),
     )
     corrects = models.ForeignKey(
         "self",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,  # invoice_corrects: partial, only credit notes have one
         related_name="corrections",
         verbose_name=_("corrects"),
         help_text=_("A credit note points at the invoice it corrects."),
@@ -406,6 +414,10 @@ class Invoice(models.Model):
             models.Index(fields=["status", "-issue_date", "-number"], name="invoice_status_order"),
             models.Index(fields=["kind", "-issue_date", "-number"], name="invoice_kind_order"),
             models.Index(fields=["subscriber", "-issue_date", "-number"], name="invoice_customer_order"),
+            # Every index is written for each of a million monthly invoices a run (bench/billing_run.py):
+            # the foreign keys only a few invoices have are indexed only where they are set.
+            models.Index(fields=["application"], condition=Q(application__isnull=False), name="invoice_application"),
+            models.Index(fields=["corrects"], condition=Q(corrects__isnull=False), name="invoice_corrects"),
         ]
 
     def __str__(self) -> str:
@@ -433,31 +445,3 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
-
-
-class PaymentStatus(models.TextChoices):
-    RECEIVED = "received", _("received")
-    REVERSED = "reversed", _("reversed")
-    REFUNDED = "refunded", _("refunded")
-
-
-@pghistory.track()
-class Payment(models.Model):
-    """Money received for an invoice; the provider reference makes each payment count once."""
-
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    amount = MoneyField(_("amount"))
-    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
-    provider_reference = models.CharField(_("provider reference"), max_length=100, unique=True)
-    status = models.CharField(_("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.RECEIVED)
-    refund_reference = models.CharField(_("refund reference"), max_length=100, blank=True)
-    received_at = models.DateTimeField(_("received"))
-
-    class Meta:
-        verbose_name = _("payment")
-        verbose_name_plural = _("payments")
-        ordering = ["-received_at", "-id"]
-        constraints = [models.CheckConstraint(name="payment_amount_positive", condition=Q(amount__gt=0))]
-
-    def __str__(self) -> str:
-        return f"{self.provider_reference} {self.amount}"

@@ -46,7 +46,7 @@ from billing.models import (
     InvoiceStatus,
     Mandate,
     MandateStatus,
-    Payment,
+    PaymentAllocation,
     PaymentMethod,
     PaymentStatus,
     SequenceType,
@@ -102,7 +102,7 @@ def _due_invoices(collection_date: date):
     """Open invoices of SEPA payers with an active mandate, due by `collection_date`, not in a live
     collection; with what is still to pay and the mandate's sequence facts."""
     received = (
-        Payment.objects.filter(invoice=OuterRef("pk"), status=PaymentStatus.RECEIVED)
+        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__status=PaymentStatus.RECEIVED)
         .values("invoice")
         .annotate(total=Sum("amount"))
         .values("total")

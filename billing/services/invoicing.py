@@ -486,7 +486,10 @@ def _email_on_commit(invoice_ids: list[int]) -> None:
 
 
 def finish_billing_run(run_id: int, *, actor: Actor) -> BillingRun:
-    """Close the run with its outcome once every chunk has been tried."""
+    """Close the run with its outcome once every chunk has been tried, then put subscribers' credit
+    balances on the invoices just issued (PAY-1: an overpayment pays the next invoice)."""
+    from billing.services.payments import use_credit_balances
+
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().get(pk=run_id)
         run.finished_at = clock.now()
@@ -501,6 +504,7 @@ def finish_billing_run(run_id: int, *, actor: Actor) -> BillingRun:
             gross_total=str(run.gross_total),
             errors=len(run.errors),
         )
+    use_credit_balances(actor=actor)
     return run
 
 

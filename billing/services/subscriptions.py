@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from billing.models import (
 from billing.services import invoicing
 from devices.models import Plan, Product
 from flex import clock
-from flex.audit.trail import Actor, history_context, record
+from flex.audit.trail import Actor
 from flex.fsm import transition_and_save
 from flex.money import split_gross, to_money, vat_rate_on
 from flex.refusals import Refusal, Refused
@@ -139,33 +139,20 @@ def email_invoice_on_commit(invoice: Invoice) -> None:
 
 
 def record_payment(invoice_id: int, *, amount: Decimal, method: str, provider_reference: str, actor: Actor) -> Payment:
-    """The payment provider reports money received. Safe to receive twice: the provider reference
-    counts once. The invoice is paid when its payments cover the total."""
-    amount = to_money(amount)
-    if amount <= 0:
-        raise Refused(Refusal(rule="PAY-1", field="amount", message=_("A payment must be a positive amount.")))
-    existing = Payment.objects.filter(provider_reference=provider_reference).first()
-    if existing:
-        return existing
-    try:
-        with transaction.atomic(), history_context(actor, "record_payment"):
-            invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-            payment = Payment.objects.create(
-                invoice=invoice,
-                amount=amount,
-                method=method,
-                provider_reference=provider_reference,
-                received_at=clock.now(),
-            )
-            paid = sum(invoice.payments.values_list("amount", flat=True), Decimal("0"))
-            if invoice.status == InvoiceStatus.OPEN and paid >= invoice.gross_total:
-                invoice.status, invoice.paid_at = InvoiceStatus.PAID, clock.now()
-                invoice.save(update_fields=["status", "paid_at"])
-            record(actor, "record_payment", payment, rule="PAY-1", invoice=invoice.number, amount=str(amount))
-    except IntegrityError:
-        # A second delivery of the same payment raced us and won: it counts once.
-        return Payment.objects.get(provider_reference=provider_reference)
-    return payment
+    """The payment provider reports money received for an invoice. Safe to receive twice: the provider
+    reference counts once. Allocated to the invoice first, the rest to the subscriber's other open
+    invoices or their credit (`billing.services.payments`)."""
+    from billing.services.payments import receive_payment
+
+    subscriber_id = Invoice.objects.values_list("subscriber_id", flat=True).get(pk=invoice_id)
+    return receive_payment(
+        subscriber_id=subscriber_id,
+        amount=amount,
+        method=method,
+        reference=provider_reference,
+        invoice_id=invoice_id,
+        actor=actor,
+    )
 
 
 def give_notice(subscription_id: int, *, actor: Actor, reason: str = "") -> Subscription:

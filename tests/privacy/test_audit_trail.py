@@ -22,7 +22,8 @@ DOMAIN_APPS = ("accounts", "devices", "billing")
 # A billing run is a log of a job; its only changes are its counters going up (issue 8).
 # A billing schedule is moved by each run; the invoices it issued are its history.
 # Direct-debit collections are written a million a month by the gathering job; their status moves
-# with their batch (which keeps its history).
+# with their batch (which keeps its history). A payment allocation is written once and never changes;
+# its payment keeps the history.
 UNTRACKED = {
     "accounts.IdempotentRequest",
     "accounts.SandboxState",
@@ -31,6 +32,7 @@ UNTRACKED = {
     "billing.BillingRun",
     "billing.BillingSchedule",
     "billing.DirectDebitCollection",
+    "billing.PaymentAllocation",
 }
 
 

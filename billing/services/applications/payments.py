@@ -149,13 +149,13 @@ def refund_prepayment(application_id: int, *, actor: Actor) -> Invoice | None:
         if prepayment is None or prepayment.status != InvoiceStatus.PAID:
             return None
         credit = application.invoices.filter(kind=InvoiceKind.CREDIT_NOTE).first() or issue_credit_note(prepayment)
-    for payment in Payment.objects.filter(invoice=prepayment, status=PaymentStatus.RECEIVED):
+    for payment in Payment.objects.filter(allocations__invoice=prepayment, status=PaymentStatus.RECEIVED).distinct():
         refund_id = payment_provider().refund(payment.provider_reference, payment.amount)
         with transaction.atomic(), history_context(actor, "refund_payment"):
             Payment.objects.filter(pk=payment.pk, status=PaymentStatus.RECEIVED).update(
                 status=PaymentStatus.REFUNDED, refund_reference=refund_id
             )
             record(actor, "refund_payment", payment, rule="TERM-1", refund=refund_id, amount=str(payment.amount))
-    if not Payment.objects.filter(invoice=prepayment, status=PaymentStatus.RECEIVED).exists():
+    if not Payment.objects.filter(allocations__invoice=prepayment, status=PaymentStatus.RECEIVED).exists():
         Invoice.objects.filter(pk=credit.pk, status=InvoiceStatus.OPEN).update(status=InvoiceStatus.PAID)
     return credit

@@ -107,6 +107,36 @@ class Line:
     gross: Decimal
 
 
+# COPY's text format: a backslash, tab, newline or carriage return in a value is escaped (PostgreSQL
+# manual, COPY, "Text Format").
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value) -> str:
+    """A value as a field of COPY's text format (None is \\N)."""
+    return "\\N" if value is None else str(value).translate(_COPY_ESCAPES)
+
+
+class LineSet:
+    """The lines of one kind of period (plan × add-ons × prices × language), priced once per chunk and
+    shared by every invoice like it: the totals, and each line as COPY text after its invoice id."""
+
+    __slots__ = ("copy_rows", "gross_total", "lines", "net_total", "vat_total")
+
+    def __init__(self, lines: tuple[Line, ...]) -> None:
+        self.lines = lines
+        self.net_total = sum((line.net for line in lines), ZERO)
+        self.vat_total = sum((line.vat for line in lines), ZERO)
+        self.gross_total = sum((line.gross for line in lines), ZERO)
+        self.copy_rows = tuple("\t".join(copy_text(value) for value in astuple_line(line)) for line in lines)
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
 @dataclass
 class Draft:
     """An invoice about to be issued: everything but its number and id."""
@@ -115,7 +145,7 @@ class Draft:
     subscriber_id: int
     period_start: date
     period_end: date
-    lines: tuple[Line, ...]
+    lines: LineSet
     customer_name: str
     customer_address: str
     customer_vat_number: str
@@ -124,15 +154,15 @@ class Draft:
 
     @property
     def net_total(self) -> Decimal:
-        return sum((line.net for line in self.lines), ZERO)
+        return self.lines.net_total
 
     @property
     def vat_total(self) -> Decimal:
-        return sum((line.vat for line in self.lines), ZERO)
+        return self.lines.vat_total
 
     @property
     def gross_total(self) -> Decimal:
-        return sum((line.gross for line in self.lines), ZERO)
+        return self.lines.gross_total
 
 
 @dataclass(frozen=True)
@@ -317,11 +347,16 @@ def _drafts_for(subscriptions: list[tuple], day: date, lead: int, id_range: tupl
         .values_list("subscription_id", "product_id", "added_on", "removed_on")
     ):
         held[subscription_id].append((product_id, added_on, removed_on))
-    priced: dict[tuple, tuple[Line, ...]] = {}
+    priced: dict[tuple, LineSet] = {}
+    periods: dict[tuple[date, date], list[rules.Period]] = {}  # many subscriptions share a start day
     drafts = []
     for subscription_id, subscriber_id, plan_id, start_date, invoiced_until in subscriptions:
         name, address, vat_number, language = customers[subscriber_id]
-        for period in rules.periods_to_invoice(start_date, invoiced_until, today=day, lead_days=lead):
+        if (due := periods.get((start_date, invoiced_until))) is None:
+            due = periods[start_date, invoiced_until] = rules.periods_to_invoice(
+                start_date, invoiced_until, today=day, lead_days=lead
+            )
+        for period in due:
             addons = tuple(
                 product_id
                 for product_id, added_on, removed_on in held.get(subscription_id, ())
@@ -330,8 +365,8 @@ def _drafts_for(subscriptions: list[tuple], day: date, lead: int, id_range: tupl
             key = (language, plan_id, addons, prices.version_on(addons, period.start), vat_rate_on(period.start))
             if (lines := priced.get(key)) is None:
                 with translation.override(language):
-                    lines = priced[key] = tuple(
-                        priced_lines(period_fees(plan_id, list(addons), period.start, prices), period.start)
+                    lines = priced[key] = LineSet(
+                        tuple(priced_lines(period_fees(plan_id, list(addons), period.start, prices), period.start))
                     )
             drafts.append(
                 Draft(subscription_id, subscriber_id, period.start, period.end, lines, name, address, vat_number)
@@ -407,52 +442,40 @@ def _write(drafts: list[Draft], *, day: date, issuer_id: int | None) -> None:
         for draft, (pk,) in zip(drafts, cursor.fetchall(), strict=True):
             draft.pk = pk
         raw = cursor.cursor
+        # Formatted here rather than by psycopg's write_row (2.2 s of a 50,000-invoice run's 22 s): the
+        # lines are shared per LineSet, their text made once; the rest is a join per invoice.
+        fixed = "\t".join(copy_text(v) for v in (InvoiceKind.MONTHLY.value, "open", day, due))
+        issuer = copy_text(issuer_id)
+        invoices = "".join(
+            "\t".join(
+                (
+                    str(d.pk),
+                    d.number,
+                    fixed,
+                    str(d.period_start),
+                    str(d.period_end),
+                    str(d.lines.net_total),
+                    str(d.lines.vat_total),
+                    str(d.lines.gross_total),
+                    copy_text(d.customer_name),
+                    copy_text(d.customer_address),
+                    copy_text(d.customer_vat_number),
+                    issuer,
+                    str(d.subscription_id),
+                    str(d.subscriber_id),
+                )
+            )
+            + "\n"
+            for d in drafts
+        )
+        lines = "".join(f"{d.pk}\t{row}\n" for d in drafts for row in d.lines.copy_rows)
         # COPY runs on psycopg's own cursor: Django's error classes (IntegrityError for the one invoice per
         # period, PAY-1) come through its wrapper, as for any other statement.
-        with (
-            connection.wrap_database_errors,
-            raw.copy(f"COPY billing_invoice ({', '.join(INVOICE_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for d in drafts:
-                copy.write_row(
-                    (
-                        d.pk,
-                        d.number,
-                        InvoiceKind.MONTHLY.value,
-                        "open",
-                        day,
-                        due,
-                        d.period_start,
-                        d.period_end,
-                        d.net_total,
-                        d.vat_total,
-                        d.gross_total,
-                        d.customer_name,
-                        d.customer_address,
-                        d.customer_vat_number,
-                        issuer_id,
-                        d.subscription_id,
-                        d.subscriber_id,
-                    )
-                )
-        with (
-            connection.wrap_database_errors,
-            raw.copy(f"COPY billing_invoiceline ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for d in drafts:
-                for line in d.lines:
-                    copy.write_row(
-                        (
-                            d.pk,
-                            line.description,
-                            line.quantity,
-                            line.unit_price,
-                            line.vat_rate,
-                            line.net,
-                            line.vat,
-                            line.gross,
-                        )
-                    )
+        with connection.wrap_database_errors:
+            with raw.copy(f"COPY billing_invoice ({', '.join(INVOICE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(invoices)
+            with raw.copy(f"COPY billing_invoiceline ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(lines)
 
 
 def astuple_line(line: Line) -> tuple:
@@ -475,7 +498,8 @@ def _advance(drafts: list[Draft]) -> None:
         cursor.execute(
             """UPDATE billing_billingschedule s SET invoiced_until = v.until
                FROM unnest(%s::bigint[], %s::date[]) AS v(id, until) WHERE s.subscription_id = v.id""",
-            [list(until), list(until.values())],
+            # Array literals as text: psycopg's list adapter costs more than the statement here.
+            ["{" + ",".join(map(str, until)) + "}", "{" + ",".join(map(str, until.values())) + "}"],
         )
 
 

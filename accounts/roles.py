@@ -78,7 +78,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"billing.terminate_subscription"}
     | _MANDATES
     # PAY-1: direct-debit files go to the bank, and the bank's outcome is recorded, by finance.
-    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"},
+    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"}
+    # Finance never edits an amount; a correction is a credit note (Wet OB 1968 art. 35a).
+    | {"billing.issue_credit_note"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

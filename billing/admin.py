@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from sequences.models import Sequence
 
 from billing import pdf, selectors, services
@@ -16,7 +17,9 @@ from billing.models import (
     BillingRun,
     Invoice,
     InvoiceIssuer,
+    InvoiceKind,
     InvoiceLine,
+    InvoiceStatus,
     Payment,
     PaymentAllocation,
     RefusalReason,
@@ -31,6 +34,7 @@ from billing.services import terms
 from flex.audit.trail import Actor
 from flex.large_tables import DIGITS, EMAIL, INVOICE_NUMBER, NAME, REFERENCE, SERIAL, Finder, upper
 from flex.records_admin import RecordAdmin, RecordInline
+from flex.refusals import Refused
 from flex.transition_admin import TransitionAdminMixin
 from flex.window_admin import RefusalCheckingForm, WindowAdmin
 
@@ -181,13 +185,42 @@ class InvoiceAdmin(WindowAdmin):
                 self.admin_site.admin_view(require_GET(self.pdf_view)),
                 name="billing_invoice_pdf",
             ),
+            path(
+                "<int:object_id>/credit/",
+                self.admin_site.admin_view(require_POST(self.credit_view)),
+                name="billing_invoice_credit",
+            ),
             *super().get_urls(),
         ]
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["pdf_url"] = reverse("admin:billing_invoice_pdf", args=[obj.pk])
+            may_credit = request.user.has_perm("billing.issue_credit_note")
+            if may_credit and obj.kind != InvoiceKind.CREDIT_NOTE and obj.status != InvoiceStatus.CREDITED:
+                context["credit_url"] = reverse("admin:billing_invoice_credit", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def credit_view(self, request, object_id):
+        """Finance corrects the invoice with a credit note (Wet OB 1968 art. 35a), with a reason; a refusal
+        comes back as a message naming its rule."""
+        if not request.user.has_perm("billing.issue_credit_note"):
+            raise PermissionDenied
+        invoice = get_object_or_404(self.get_queryset(request), pk=object_id)
+        try:
+            credit = services.credit_invoice(
+                invoice.pk, reason=request.POST.get("reason", ""), actor=Actor.of_user(request.user)
+            )
+        except Refused as refused:
+            self.message_user(request, str(refused.refusal), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Credit note %(credit)s issued for %(number)s.")
+                % {"credit": credit.number, "number": invoice.number},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[invoice.pk]))
 
     def pdf_view(self, request, object_id):
         """The invoice or credit note as its customer gets it (Wet OB 1968 art. 35a), for anyone who may

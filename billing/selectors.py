@@ -119,7 +119,9 @@ def _received_for(invoice_ref: str) -> Coalesce:
     """What the payments that still stand (received, not reversed or refunded) have put on the invoice
     `invoice_ref` points at (a payment can settle several invoices, an invoice be paid in parts)."""
     received = (
-        PaymentAllocation.objects.filter(invoice=OuterRef(invoice_ref), payment__status=PaymentStatus.RECEIVED)
+        PaymentAllocation.objects.filter(
+            invoice=OuterRef(invoice_ref), payment__status=PaymentStatus.RECEIVED, released_on__isnull=True
+        )
         .order_by()
         .values("invoice")
         .annotate(total=Sum("amount"))

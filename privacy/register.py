@@ -330,7 +330,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "invoice": L,
         **{
             name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
-            for name in ("amount", "allocated_at")
+            for name in ("amount", "allocated_at", "released_on")
         },
     },
     "billing.Mandate": {

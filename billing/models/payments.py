@@ -95,12 +95,19 @@ class Payment(models.Model):
 
 
 class PaymentAllocation(models.Model):
-    """Part of a payment settling part of an invoice. Written once; it counts while its payment stands."""
+    """Part of a payment settling part of an invoice. Written once; it counts while its payment stands
+    and its invoice is not credited (a credit note releases it: the amount is credit again)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = MoneyField(_("amount"))
     allocated_at = models.DateTimeField(_("allocated"))
+    released_on = models.DateField(
+        _("released on"),
+        null=True,
+        blank=True,
+        help_text=_("The invoice was credited: this part went back to the payment, as credit."),
+    )
 
     class Meta:
         verbose_name = _("payment allocation")

@@ -376,6 +376,7 @@ class Invoice(models.Model):
     class Meta:
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
+        permissions = [("issue_credit_note", "Can issue a credit note for an invoice")]
         ordering = ["-issue_date", "-number"]
         constraints = [
             models.CheckConstraint(

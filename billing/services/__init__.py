@@ -4,6 +4,7 @@ mandates (mandates.py), direct-debit batches (direct_debit.py), and payments all
 (payments.py; imported after applications/, whose `payments` module would otherwise take the name)."""
 
 from billing.services.applications import *  # noqa: F403
+from billing.services.credit_notes import *  # noqa: F403
 from billing.services.direct_debit import *  # noqa: F403
 from billing.services.invoice_payments import *  # noqa: F403
 from billing.services.invoicing import *  # noqa: F403

@@ -102,7 +102,9 @@ def _due_invoices(collection_date: date):
     """Open invoices of SEPA payers with an active mandate, due by `collection_date`, not in a live
     collection; with what is still to pay and the mandate's sequence facts."""
     received = (
-        PaymentAllocation.objects.filter(invoice=OuterRef("pk"), payment__status=PaymentStatus.RECEIVED)
+        PaymentAllocation.objects.filter(
+            invoice=OuterRef("pk"), payment__status=PaymentStatus.RECEIVED, released_on__isnull=True
+        )
         .values("invoice")
         .annotate(total=Sum("amount"))
         .values("total")

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -111,10 +111,16 @@ def _issue(
 
 def issue_credit_note(invoice: Invoice) -> Invoice:
     """A credit note that cancels `invoice` line by line (Wet OB 1968 art. 35a: a correction is a new,
-    numbered document referring to the original). The original is marked credited."""
+    numbered document referring to the original), in the customer's language (PAY-8). The original is
+    marked credited; what was paid on it goes back to its payments as credit (the allocations are
+    released), for the next invoice or a refund."""
+    from billing.models import PaymentAllocation, PaymentStatus
+
+    with translation.override(invoice.subscriber.language):
+        prefix = _("Credit for %(number)s:") % {"number": invoice.number}
     lines = [
         InvoiceLine(
-            description=f"Credit for {invoice.number}: {line.description}",
+            description=f"{prefix} {line.description}"[:200],
             quantity=line.quantity,
             unit_price=-line.unit_price,
             vat_rate=line.vat_rate,
@@ -129,6 +135,12 @@ def issue_credit_note(invoice: Invoice) -> Invoice:
     )
     invoice.status = InvoiceStatus.CREDITED
     invoice.save(update_fields=["status"])
+    standing = PaymentAllocation.objects.filter(
+        invoice=invoice, released_on__isnull=True, payment__status=PaymentStatus.RECEIVED
+    ).select_related("payment")
+    for allocation in standing:
+        Payment.objects.filter(pk=allocation.payment_id).update(unallocated=F("unallocated") + allocation.amount)
+    standing.update(released_on=clock.today())
     return credit
 
 

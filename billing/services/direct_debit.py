@@ -154,6 +154,10 @@ def gather_due_collections(*, actor: Actor) -> DirectDebitBatch | None:
             last_pk = rows[-1][0]
             collections, mandates = [], set()
             for invoice_id, number, gross, received, mandate_id, first_on, last_on, signed_on in rows:
+                # Two invoices on a new mandate in one batch: the first is FRST, the next RCUR (the SEPA
+                # Core rulebook has let a first collection be RCUR since November 2016, EPC016-06 v1.0
+                # 2016; two FRST on one mandate would be refused as a second first collection).
+                first_on = first_on or (collection_date if mandate_id in mandates else None)
                 amount = gross - received
                 if amount <= 0 or rules.mandate_collectable_refusal(
                     status=MandateStatus.ACTIVE, last_used_on=last_on or signed_on, collection_date=collection_date

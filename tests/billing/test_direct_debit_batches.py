@@ -89,6 +89,14 @@ def test_first_collection_on_a_mandate_is_frst_and_the_next_rcur(active, travel)
     assert (mandate.first_collected_on, mandate.last_collected_on) == (date(2026, 3, 5), date(2026, 4, 7))
 
 
+def test_two_invoices_on_a_new_mandate_in_one_batch_are_one_frst_and_one_rcur_pay_1(active, travel):
+    march = monthly_invoice(active, date(2026, 3, 5))
+    april = monthly_invoice(active, date(2026, 4, 6))
+    travel("2026-04-02")  # both due by the batch of 7 April: the mandate's first collection is one of them
+    services.collect_direct_debits(actor=JOB)
+    assert sorted(c.sequence_type for c in collections_of(march) + collections_of(april)) == ["FRST", "RCUR"]
+
+
 def test_running_the_job_twice_collects_each_invoice_once(active, travel):
     invoice = monthly_invoice(active, date(2026, 3, 5))
     travel("2026-03-03")

@@ -122,3 +122,17 @@ def test_reversing_an_unknown_payment_is_refused_naming_the_reference(two_open_i
         payments.reverse_payment("NOPE", reason_code="AM04", on=date(2026, 6, 1), actor=BANK)
     assert refused.value.refusal.field == "reference"
     assert Invoice.objects.get(pk=two_open_invoices[1][0].pk).status == InvoiceStatus.OPEN
+
+
+def test_a_payment_without_a_reference_skips_an_invoice_the_bank_is_collecting_pay_1(travel):
+    from billing.services import direct_debit
+    from tests.billing.sepa import monthly_invoice
+
+    subscription = subscribe(delivered_on=date(2026, 1, 5))
+    collected = monthly_invoice(subscription, date(2026, 3, 5))
+    travel("2026-03-03")
+    direct_debit.gather_due_collections(actor=JOB)
+    assert collected.direct_debits.exists()
+    later = monthly_invoice(subscription, date(2026, 4, 6))
+    receive(subscription.subscriber, "45.00", "TRF-8")  # paid twice otherwise: by the debit and by this
+    assert open_amounts([collected, later]) == [("open", Decimal("45.00")), ("paid", Decimal("0.00"))]

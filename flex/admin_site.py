@@ -12,6 +12,7 @@ password alone never opens the admin.
 from __future__ import annotations
 
 from base64 import b32encode
+from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
@@ -78,9 +79,49 @@ class EnrolmentCodeForm(forms.Form):
 ENROLMENT_SESSION_KEY = "flex_enrolment_device"
 
 
+@dataclass(frozen=True)
+class AdminPage:
+    """A page of an app that is not a model's list (a dashboard), listed with the app's models on the
+    index and in the side bar for whoever holds `permission`."""
+
+    app_label: str
+    name: str
+    url_name: str
+    permission: str
+
+
 class FlexAdminSite(admin.AdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/flex/login.html"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[AdminPage] = []
+
+    def register_page(self, page: AdminPage) -> None:
+        self._pages.append(page)
+
+    def get_app_list(self, request: HttpRequest, app_label=None):
+        app_dict = self._build_app_dict(request, app_label)
+        for page in self._pages:
+            app = app_dict.get(page.app_label)
+            if app is None or not request.user.has_perm(page.permission):
+                continue
+            app["models"].append(
+                {
+                    "model": None,
+                    "name": page.name,
+                    "object_name": page.url_name.split(":")[-1],
+                    "perms": {"view": True},
+                    "admin_url": reverse(page.url_name, current_app=self.name),
+                    "add_url": None,
+                    "view_only": True,
+                }
+            )
+        app_list = sorted(app_dict.values(), key=lambda app: app["name"].lower())
+        for app in app_list:
+            app["models"].sort(key=lambda model: model["name"])
+        return app_list
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):

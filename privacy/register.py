@@ -84,6 +84,9 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "date_of_birth": personal(C.IDENTITY, E.DELETE, "needed only for the age check (REG-1)"),
         "organisation_name": personal(C.IDENTITY, E.LEGAL_HOLD, "a company name is on its invoices"),
         "kvk_number": personal(C.IDENTITY, E.LEGAL_HOLD, "public register number, on invoices"),
+        "vat_number": personal(
+            C.IDENTITY, E.LEGAL_HOLD, "a business customer's VAT number is on its invoices (Wet OB art. 35a)"
+        ),
         "email": personal(C.CONTACT, E.ANONYMISE),
         "phone": personal(C.CONTACT, E.DELETE),
         "language": personal(C.CONTACT, E.DELETE, "the language we write to them in (PAY-8)"),

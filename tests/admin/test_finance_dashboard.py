@@ -52,7 +52,7 @@ def test_finance_finds_the_dashboard_on_the_admin_index_and_sees_three_charts_wi
     book, django_assert_max_num_queries
 ):
     client = staff(roles.FINANCE)
-    index = client.get(reverse("admin:index")).content.decode()
+    index = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert reverse(DASHBOARD) in index and "Finance dashboard" in index
     with django_assert_max_num_queries(10):  # session, user, permissions, 2FA device, the three figures
         response = client.get(reverse(DASHBOARD), HTTP_ACCEPT_LANGUAGE="en")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import dateformat, formats
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -113,41 +113,46 @@ class OpenReceivableAdmin(WindowAdmin):
     def amount_open(self, invoice):
         return format_eur(invoice.amount_open)
 
-    def get_urls(self):
-        return [
-            path(
-                "dashboard/",
-                self.admin_site.admin_view(require_GET(self.dashboard_view)),
-                name="billing_finance_dashboard",
-            ),
-            *super().get_urls(),
-        ]
 
-    def dashboard_view(self, request):
-        """The finance dashboard: three charts, each with its numbers in a table (PAY-1, PAY-2)."""
-        if not request.user.has_perm(DASHBOARD_PERMISSION):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Finance dashboard"),
-            **finance_dashboard(clock.today()),
-            "receivables_url": reverse("admin:billing_openreceivable_changelist"),
-        }
-        return TemplateResponse(request, "admin/billing/finance_dashboard.html", context)
+@require_GET
+def dashboard_view(request):
+    """The finance dashboard: three charts, each with its numbers in a table (PAY-1, PAY-2)."""
+    if not request.user.has_perm(DASHBOARD_PERMISSION):
+        raise PermissionDenied
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Finance dashboard"),
+        **finance_dashboard(clock.today()),
+        "receivables_url": reverse("admin:billing_openreceivable_changelist"),
+    }
+    return TemplateResponse(request, "admin/billing/finance_dashboard.html", context)
 
 
 admin.site.register_page(
     AdminPage(
         app_label="billing",
+        route="finance-dashboard/",
         name=_("Finance dashboard"),
-        url_name="admin:billing_finance_dashboard",
+        url_name="billing_finance_dashboard",
         permission=DASHBOARD_PERMISSION,
+        view=dashboard_view,
     )
 )
 
 
-def _month(day) -> str:
-    return dateformat.format(day, "M Y")
+def _month(day) -> tuple[str, str]:
+    """A month on the axis: its short name, the year under it."""
+    return dateformat.format(day, "M"), dateformat.format(day, "Y")
+
+
+# The ageing buckets on the chart's axis (the table under it gives their full names).
+AXIS_AGES = {
+    AgeingBucket.NOT_DUE: _("not due"),
+    AgeingBucket.DAYS_1_30: "1–30",
+    AgeingBucket.DAYS_31_60: "31–60",
+    AgeingBucket.DAYS_61_90: "61–90",
+    AgeingBucket.OVER_90: "> 90",
+}
 
 
 def _euros(amount) -> str:
@@ -187,7 +192,10 @@ def finance_dashboard(today) -> dict:
             "What is open on invoices, by days past the due date; the table below gives the amounts and "
             "the number of invoices."
         ),
-        categories=[str(row.bucket.label) for row in ageing],
+        categories=[
+            (str(AXIS_AGES[row.bucket]), gettext("days") if row.bucket != AgeingBucket.NOT_DUE else "")
+            for row in ageing
+        ],
         series=[Series(gettext("open"), [row.amount_open for row in ageing])],
         format_value=format_eur,
         format_tick=_euros,

@@ -12,6 +12,7 @@ password alone never opens the admin.
 from __future__ import annotations
 
 from base64 import b32encode
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import qrcode
@@ -81,13 +82,16 @@ ENROLMENT_SESSION_KEY = "flex_enrolment_device"
 
 @dataclass(frozen=True)
 class AdminPage:
-    """A page of an app that is not a model's list (a dashboard), listed with the app's models on the
-    index and in the side bar for whoever holds `permission`."""
+    """A page of an app that is not a model's list (a dashboard) at `<app_label>/<route>`, listed with
+    the app's models on the index and in the side bar for whoever holds `permission`; the view checks
+    the permission itself too."""
 
     app_label: str
+    route: str
     name: str
     url_name: str
     permission: str
+    view: Callable[[HttpRequest], HttpResponse]
 
 
 class FlexAdminSite(admin.AdminSite):
@@ -111,9 +115,9 @@ class FlexAdminSite(admin.AdminSite):
                 {
                     "model": None,
                     "name": page.name,
-                    "object_name": page.url_name.split(":")[-1],
+                    "object_name": page.url_name,
                     "perms": {"view": True},
-                    "admin_url": reverse(page.url_name, current_app=self.name),
+                    "admin_url": reverse(f"{self.name}:{page.url_name}", current_app=self.name),
                     "add_url": None,
                     "view_only": True,
                 }
@@ -142,7 +146,11 @@ class FlexAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        return [path("second-factor/", self.second_factor, name="second_factor"), *super().get_urls()]
+        pages = [
+            path(f"{page.app_label}/{page.route}", self.admin_view(page.view), name=page.url_name)
+            for page in self._pages
+        ]
+        return [path("second-factor/", self.second_factor, name="second_factor"), *pages, *super().get_urls()]
 
     def _start_enrolment(self, request: HttpRequest, user) -> TOTPDevice:
         """A fresh key for this session only: a key shown before the enrolment code was given could be

@@ -49,6 +49,7 @@ class Label:
     y: str
     text: str
     fill: str = ""
+    subtext: str = ""  # a second line under the first (the year under a month)
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,15 @@ def bar_chart(
     chart_id: str,
     title: str,
     description: str,
-    categories: list[str],
+    categories: list[str | tuple[str, str]],
     series: list[Series],
     format_value: Callable[[Decimal | int], str],
     format_tick: Callable[[Decimal | int], str] | None = None,
     top: float | None = None,
 ) -> Chart:
     """Grouped bars: per category one bar per series, on a common axis from 0 to `top` (a round
-    number above the largest value when not given)."""
+    number above the largest value when not given). A category may be two lines (month, year)."""
+    lines = [category if isinstance(category, tuple) else (category, "") for category in categories]
     values = [float(v) for s in series for v in s.values if v is not None]
     top = top or nice_top(max(values, default=0))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -106,7 +108,8 @@ def bar_chart(
         return baseline - plot_height * max(0.0, min(value, top)) / top
 
     bars = []
-    for index, category in enumerate(categories):
+    for index, (first_line, second_line) in enumerate(lines):
+        category = f"{first_line} {second_line}".strip()
         for number, one in enumerate(series):
             value = one.values[index]
             if value is None:
@@ -127,8 +130,8 @@ def bar_chart(
         for step in range(TICKS + 1)
     ]
     labels = [
-        Label(x=_number(LEFT + index * slot + slot / 2), y=_number(baseline + 18), text=category)
-        for index, category in enumerate(categories)
+        Label(x=_number(LEFT + index * slot + slot / 2), y=_number(baseline + 16), text=first, subtext=second)
+        for index, (first, second) in enumerate(lines)
     ]
     legend = [
         Label(x=_number(LEFT + number * 170), y=_number(TOP - 22), text=one.name, fill=PALETTE[number % len(PALETTE)])

@@ -4,6 +4,8 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
 
+from flex.schema import AddFieldInPlace
+
 
 class Migration(migrations.Migration):
 
@@ -20,7 +22,8 @@ class Migration(migrations.Migration):
             model_name='subscriber',
             name='update_update',
         ),
-        migrations.AddField(
+        # On SQLite without the table rebuild that would re-create the PostgreSQL-only trigram indexes.
+        AddFieldInPlace(
             model_name='subscriber',
             name='vat_number',
             field=models.CharField(blank=True, help_text="A business customer's VAT identification number, printed on its invoices (Wet OB art. 35a).", max_length=20, verbose_name='VAT number'),

@@ -569,7 +569,17 @@ def entry_for(model: type[models.Model], field_name: str) -> Entry | None:
 
 
 def all_models() -> list[type[models.Model]]:
-    return list(apps.get_models(include_auto_created=True))
+    """Every model; a proxy of a classified model (billing.OpenReceivable of billing.Invoice) is another
+    view of that model's table, whose fields are classified there."""
+    return [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if not (
+            model._meta.proxy
+            and model._meta.label not in REGISTER
+            and model._meta.concrete_model._meta.label in REGISTER
+        )
+    ]
 
 
 def unclassified() -> list[str]:

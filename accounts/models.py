@@ -99,6 +99,12 @@ class Subscriber(models.Model):
     kvk_number = models.CharField(
         _("KvK number"), max_length=8, blank=True, help_text=_("Chamber of Commerce number, 8 digits.")
     )
+    vat_number = models.CharField(
+        _("VAT number"),
+        max_length=20,
+        blank=True,
+        help_text=_("A business customer's VAT identification number, printed on its invoices (Wet OB art. 35a)."),
+    )
     email = models.EmailField(_("e-mail"))
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     language = models.CharField(

@@ -80,7 +80,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # PAY-1: direct-debit files go to the bank, and the bank's outcome is recorded, by finance.
     | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"}
     # Finance never edits an amount; a correction is a credit note (Wet OB 1968 art. 35a).
-    | {"billing.issue_credit_note"},
+    | {"billing.issue_credit_note"}
+    # PAY-2: the open receivables by age, and the dashboard (invoiced, collected, outstanding).
+    | {"billing.view_openreceivable", "billing.view_finance_dashboard"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

@@ -479,5 +479,7 @@ class InvoiceIssuerAdmin(RecordAdmin):
     ordering = ["-valid_from"]
 
 
-# Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py).
+# Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py), open receivables
+# and the finance dashboard theirs (billing/receivables_admin.py).
+from billing import receivables_admin  # noqa: E402, F401
 from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401

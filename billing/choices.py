@@ -68,3 +68,24 @@ class CheckOutcome(models.TextChoices):
     PASSED = "passed", _("passed")
     FAILED = "failed", _("failed")
     UNAVAILABLE = "unavailable", _("partner unavailable")
+
+
+class AgeingBucket(models.TextChoices):
+    """How far past its due date an open invoice is (PAY-2), as finance reports receivables."""
+
+    NOT_DUE = "not_due", _("not yet due")
+    DAYS_1_30 = "1-30", _("1–30 days overdue")
+    DAYS_31_60 = "31-60", _("31–60 days overdue")
+    DAYS_61_90 = "61-90", _("61–90 days overdue")
+    OVER_90 = "90+", _("more than 90 days overdue")
+
+
+# Each bucket's days past the due date, first and last (None: open-ended). PAY-2 (terms art. 8.3): an
+# invoice due today is not overdue; the subscriber is in default from the day after the due date.
+AGEING_BUCKET_DAYS: tuple[tuple[AgeingBucket, int | None, int | None], ...] = (
+    (AgeingBucket.NOT_DUE, None, 0),
+    (AgeingBucket.DAYS_1_30, 1, 30),
+    (AgeingBucket.DAYS_31_60, 31, 60),
+    (AgeingBucket.DAYS_61_90, 61, 90),
+    (AgeingBucket.OVER_90, 91, None),
+)

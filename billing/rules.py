@@ -11,13 +11,40 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from billing.choices import RefusalReason
+from billing.choices import AGEING_BUCKET_DAYS, AgeingBucket, RefusalReason
 from devices.rules import CHANGE_NOTICE_DAYS
 from flex import clock
 from flex.refusals import Refusal
 
 if TYPE_CHECKING:
     from billing.models import Subscription
+
+
+def days_past_due(due_date: date, today: date) -> int:
+    """PAY-2 (terms art. 8.3): how many days the invoice is overdue; 0 or less while it is not (due today
+    is not overdue yet: the default starts the day after the due date)."""
+    return (today - due_date).days
+
+
+def ageing_bucket(days_overdue: int) -> AgeingBucket:
+    """The receivables' ageing bucket of an open invoice `days_overdue` days past its due date (PAY-2):
+    not yet due (due today or later), 1–30, 31–60, 61–90, more than 90 days overdue."""
+    for bucket, first, last in AGEING_BUCKET_DAYS:
+        if (first is None or days_overdue >= first) and (last is None or days_overdue <= last):
+            return bucket
+    raise AssertionError("the ageing buckets cover every day")  # pragma: no cover
+
+
+def due_dates_in_bucket(bucket: str, today: date) -> tuple[date | None, date | None]:
+    """The due dates (first, last; None: open-ended) of the open invoices in `bucket` on `today`: the
+    same boundaries as `ageing_bucket`, as a date range an index on the due date can serve."""
+    for candidate, first, last in AGEING_BUCKET_DAYS:
+        if candidate == bucket:
+            return (
+                today - timedelta(days=last) if last is not None else None,
+                today - timedelta(days=first) if first is not None else None,
+            )
+    raise ValueError(f"no ageing bucket {bucket!r}")
 
 
 def end_date_after_notice(notice_date: date, minimum_term_end: date | None) -> date:

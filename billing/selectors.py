@@ -12,6 +12,7 @@ from billing.models import (
     LIVE_STATUSES,
     Invoice,
     InvoiceLine,
+    Payment,
     PaymentAllocation,
     PaymentStatus,
     Subscription,
@@ -43,6 +44,21 @@ def active_addons(subscription: Subscription) -> QuerySet[SubscriptionAddOn]:
 def subscriber_invoices(subscriber) -> QuerySet[Invoice]:
     """The subscriber's invoices and credit notes, newest first (one index range on the invoice's customer)."""
     return Invoice.objects.filter(subscriber=subscriber).order_by("-issue_date", "-number")
+
+
+def subscriber_payments(subscriber) -> QuerySet[Payment]:
+    """The subscriber's payments, newest first (the index `payment_subscriber_order`), each with the
+    invoices it paid (one more query for a page of them)."""
+    return (
+        Payment.objects.filter(subscriber=subscriber)
+        .order_by("-received_at", "-id")
+        .prefetch_related(
+            Prefetch(
+                "allocations",
+                queryset=PaymentAllocation.objects.select_related("invoice").order_by("invoice__due_date", "id"),
+            )
+        )
+    )
 
 
 def price_on(product: Product, day: date) -> ProductPrice:

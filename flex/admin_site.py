@@ -12,6 +12,8 @@ password alone never opens the admin.
 from __future__ import annotations
 
 from base64 import b32encode
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import qrcode
 import qrcode.image.svg
@@ -78,9 +80,52 @@ class EnrolmentCodeForm(forms.Form):
 ENROLMENT_SESSION_KEY = "flex_enrolment_device"
 
 
+@dataclass(frozen=True)
+class AdminPage:
+    """A page of an app that is not a model's list (a dashboard) at `<app_label>/<route>`, listed with
+    the app's models on the index and in the side bar for whoever holds `permission`; the view checks
+    the permission itself too."""
+
+    app_label: str
+    route: str
+    name: str
+    url_name: str
+    permission: str
+    view: Callable[[HttpRequest], HttpResponse]
+
+
 class FlexAdminSite(admin.AdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/flex/login.html"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[AdminPage] = []
+
+    def register_page(self, page: AdminPage) -> None:
+        self._pages.append(page)
+
+    def get_app_list(self, request: HttpRequest, app_label=None):
+        app_dict = self._build_app_dict(request, app_label)
+        for page in self._pages:
+            app = app_dict.get(page.app_label)
+            if app is None or not request.user.has_perm(page.permission):
+                continue
+            app["models"].append(
+                {
+                    "model": None,
+                    "name": page.name,
+                    "object_name": page.url_name,
+                    "perms": {"view": True},
+                    "admin_url": reverse(f"{self.name}:{page.url_name}", current_app=self.name),
+                    "add_url": None,
+                    "view_only": True,
+                }
+            )
+        app_list = sorted(app_dict.values(), key=lambda app: app["name"].lower())
+        for app in app_list:
+            app["models"].sort(key=lambda model: model["name"])
+        return app_list
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):
@@ -101,7 +146,11 @@ class FlexAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        return [path("second-factor/", self.second_factor, name="second_factor"), *super().get_urls()]
+        pages = [
+            path(f"{page.app_label}/{page.route}", self.admin_view(page.view), name=page.url_name)
+            for page in self._pages
+        ]
+        return [path("second-factor/", self.second_factor, name="second_factor"), *pages, *super().get_urls()]
 
     def _start_enrolment(self, request: HttpRequest, user) -> TOTPDevice:
         """A fresh key for this session only: a key shown before the enrolment code was given could be

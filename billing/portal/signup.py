@@ -117,6 +117,15 @@ class DetailsForm(forms.Form):
     )
     organisation_name = forms.CharField(label=gettext_lazy("Organisation name"), max_length=200, required=False)
     kvk_number = forms.CharField(label=gettext_lazy("KvK number"), max_length=8, required=False)
+    vat_number = forms.CharField(
+        label=gettext_lazy("VAT number"),
+        max_length=24,
+        required=False,
+        help_text=gettext_lazy(
+            "For a business: the VAT identification number we print on your invoices, like NL123456789B01. "
+            "Leave it empty if you have none."
+        ),
+    )
     email = forms.EmailField(label=gettext_lazy("E-mail"))
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=30, required=False)
     postcode = forms.CharField(label=gettext_lazy("Postcode"), max_length=7)
@@ -138,6 +147,8 @@ class DetailsForm(forms.Form):
             for name in ("organisation_name", "kvk_number"):
                 if not data.get(name):
                     self.add_error(name, _("This field is required."))
+        if data.get("vat_number") and (refusal := account_rules.vat_number_refusal(data["vat_number"])):
+            self.add_error("vat_number", str(refusal))
         if data.get("password"):
             try:
                 validate_password(data["password"])

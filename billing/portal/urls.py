@@ -5,6 +5,7 @@ from billing.portal import mandates, signup, views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("invoices/", views.invoices, name="invoices"),
+    path("payments/", views.payments, name="payments"),
     path("payment-method/", mandates.payment_method, name="payment_method"),
     path("invoices/<str:number>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<str:number>/pay/", views.pay_invoice, name="pay_invoice"),

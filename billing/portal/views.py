@@ -1,5 +1,5 @@
 """The subscriber's pages: the dashboard (subscription, devices, latest invoices), every invoice with
-its PDF, and paying an open invoice online."""
+its PDF, paying an open invoice online, and the payment history."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,12 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from billing import pdf, selectors, services
-from billing.models import Invoice, InvoiceStatus
+from billing.models import Invoice, InvoiceStatus, Payment
+from billing.reversal_reasons import reversal_reason
+from billing.services.payments import credit_balance
 from flex.audit.trail import Actor
 from flex.refusals import Refused
 
 DASHBOARD_INVOICES = 6
 INVOICES_PER_PAGE = 24
+PAYMENTS_PER_PAGE = 24
 # The checkouts this browser opened, by invoice number: on return we ask the provider about that one.
 CHECKOUTS_SESSION_KEY = "invoice_checkouts"
 
@@ -48,6 +51,24 @@ def invoices(request):
     queryset = selectors.subscriber_invoices(subscriber) if subscriber else Invoice.objects.none()
     page = Paginator(selectors.invoice_rows(queryset), INVOICES_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "billing/invoices.html", {"page": page, "invoices": page.object_list})
+
+
+@login_required
+@require_GET
+def payments(request):
+    """The subscriber's own payments, newest first, a page at a time: when each was booked, how much, by
+    which method, which invoices it paid, and why a reversed one was reversed in plain words (not the
+    bank's code); and the credit balance an overpayment left (PAY-1, PAY-2)."""
+    subscriber = getattr(request.user, "subscriber", None)
+    queryset = selectors.subscriber_payments(subscriber) if subscriber else Payment.objects.none()
+    page = Paginator(queryset, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [(payment, reversal_reason(payment.reason_code) if payment.reversed_on else "") for payment in page]
+    context = {
+        "page": page,
+        "rows": rows,
+        "credit": credit_balance(subscriber.pk) if subscriber else None,
+    }
+    return render(request, "billing/payments.html", context)
 
 
 @login_required

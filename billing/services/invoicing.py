@@ -85,12 +85,12 @@ def customer_details(subscribers: Q) -> dict[int, tuple[str, str, str, str]]:
         # Ascending, so the last one written is the latest move (the current address, REG-8).
         addresses[subscriber_id] = f"{street} {number}{suffix}\n{postcode} {city}"
     details = {}
-    for pk, kind, first_name, last_name, organisation, language in Subscriber.objects.filter(subscribers).values_list(
-        "id", "kind", "first_name", "last_name", "organisation_name", "language"
-    ):
+    for pk, kind, first_name, last_name, organisation, vat_number, language in Subscriber.objects.filter(
+        subscribers
+    ).values_list("id", "kind", "first_name", "last_name", "organisation_name", "vat_number", "language"):
         name = organisation if kind == SubscriberKind.ORGANISATION else f"{first_name} {last_name}".strip()
-        # No VAT number is asked at sign-up yet, so none is printed (issue 8 leaves this open).
-        details[pk] = (name, addresses.get(pk, ""), "", language)
+        # The VAT number given at sign-up (a business customer's, art. 35a lid 1 sub d), as it is at issue.
+        details[pk] = (name, addresses.get(pk, ""), vat_number, language)
     return details
 
 

@@ -59,6 +59,7 @@ class Applicant:
     date_of_birth: date | None = None
     organisation_name: str = ""
     kvk_number: str = ""
+    vat_number: str = ""  # optional; a business customer's invoices carry it (Wet OB art. 35a)
 
 
 def current_terms() -> TermsVersion:
@@ -137,6 +138,8 @@ def _validate_applicant(applicant: Applicant) -> None:
     refusal = account_rules.dutch_postcode(account_rules.normalise_postcode(applicant.postcode))
     if refusal:
         raise Refused(refusal)
+    if refusal := account_rules.vat_number_refusal(applicant.vat_number):
+        raise Refused(refusal)
     if User.objects.filter(email__iexact=applicant.email).exists():
         raise Refused(
             Refusal(
@@ -162,6 +165,7 @@ def _register_applicant(applicant: Applicant, *, password: str | None, user: Use
         date_of_birth=applicant.date_of_birth if is_person else None,
         organisation_name="" if is_person else applicant.organisation_name.strip(),
         kvk_number="" if is_person else applicant.kvk_number.strip(),
+        vat_number=account_rules.normalise_vat_number(applicant.vat_number),
         email=applicant.email.lower(),
         phone=applicant.phone.strip(),
         language=signup_language(),

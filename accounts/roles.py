@@ -78,7 +78,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"billing.terminate_subscription"}
     | _MANDATES
     # PAY-1: direct-debit files go to the bank, and the bank's outcome is recorded, by finance.
-    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"},
+    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"}
+    # PAY-1: finance imports the bank's files, sees what each line did and works the unmatched queue.
+    | _crud("billing", "bankfile", "bankfileentry", "unmatchedtransfer", "returnreasonpolicy", actions=("view",))
+    | {"billing.import_bankfile", "billing.resolve_bankfileentry"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

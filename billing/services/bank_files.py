@@ -185,6 +185,10 @@ def import_bank_file(content: bytes, *, file_name: str, actor: Actor, source: st
     return ImportResult(bank_file, created=True)
 
 
+def _after_commit(task, *args) -> None:
+    transaction.on_commit(lambda: task.delay(*args))
+
+
 class _Booker:
     """Books the lines of one file inside its transaction and keeps what each line did."""
 
@@ -516,14 +520,14 @@ class _Booker:
                 .count()
             )
             if refusal := rules.recollection_refusal(earlier_insufficient_funds=earlier):
-                tasks.send_collection_stopped_email.delay_on_commit(collection.pk, False)
+                _after_commit(tasks.send_collection_stopped_email, collection.pk, False)
                 record(self.actor, "stop_collecting", collection.invoice, rule=refusal.rule, reason_code=code)
                 return _("Not collected again (%(rule)s): the subscriber is asked to pay.") % {"rule": refusal.rule}, False
             again = self._recollect(collection)
             if again is None:
-                tasks.send_collection_stopped_email.delay_on_commit(collection.pk, False)
+                _after_commit(tasks.send_collection_stopped_email, collection.pk, False)
                 return _("Could not be collected again (paid meanwhile, or no active mandate)."), False
-            tasks.send_recollection_email.delay_on_commit(again.pk)
+            _after_commit(tasks.send_recollection_email, again.pk)
             return _("Collected once more on %(day)s as %(id)s; new pre-notification sent.") % {
                 "day": again.batch.collection_date.strftime("%d-%m-%Y"),
                 "id": again.end_to_end_id,
@@ -542,7 +546,7 @@ class _Booker:
                     reason=_("the bank returned a collection with %(code)s") % {"code": code},
                     reason_code=code,
                 )
-            tasks.send_collection_stopped_email.delay_on_commit(collection.pk, True)
+            _after_commit(tasks.send_collection_stopped_email, collection.pk, True)
             return _("Mandate %(mandate)s revoked; the subscriber is asked to pay or give a new mandate.") % {
                 "mandate": mandate.reference
             }, False

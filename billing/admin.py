@@ -447,6 +447,6 @@ class InvoiceIssuerAdmin(RecordAdmin):
 
 
 # Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py).
-from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401
 # The bank's files, what each line did, and the finance queue (billing/bank_files/admin.py).
 from billing.bank_files import admin as bank_files_admin  # noqa: E402, F401
+from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401

@@ -486,7 +486,10 @@ def recollection_refusal(*, earlier_insufficient_funds: int) -> Refusal | None:
         return Refusal(
             rule="PAY-1",
             field="reason_code",
-            message=_("This invoice was collected again once already after insufficient funds (AM04); it is not collected a third time."),
+            message=_(
+                "This invoice was collected again once already after insufficient funds (AM04); "
+                "it is not collected a third time."
+            ),
         )
     return None
 

@@ -412,7 +412,9 @@ REGISTER: dict[str, dict[str, Entry]] = {
             "needs_staff_count",
             "ignored_count",
         ),
-        "file": personal(C.FINANCIAL, E.LEGAL_HOLD, "the bank's file as received: accounting record, 7 years (AWR art. 52)"),
+        "file": personal(
+            C.FINANCIAL, E.LEGAL_HOLD, "the bank's file as received: accounting record, 7 years (AWR art. 52)"
+        ),
         "imported_by": personal(C.AUDIT, E.LEGAL_HOLD, "who imported it (staff e-mail or job)"),
     },
     "billing.BankFileEntry": {

@@ -116,7 +116,9 @@ class Bank(ABC):
         """The report files the bank has for us now (those imported before may be among them)."""
 
     def acknowledge(self, report_file: ReportFile) -> None:
-        """The file was imported (or found imported already): the bank need not offer it again."""
+        """The file was imported (or found imported already): the bank need not offer it again. The
+        sandbox offers the same files again (they are imported once: their message ids)."""
+        return None
 
 
 def _sha256_of(stream: BinaryIO) -> str:
@@ -232,7 +234,9 @@ class SandboxBank(Bank):
             by_day: dict[tuple[str, date], list[BankReport]] = {}
             for report in reports:
                 if report.reported_on <= today:
-                    by_day.setdefault((report.kind == "reject" and "reject" or "return", report.reported_on), []).append(report)
+                    by_day.setdefault(
+                        ((report.kind == "reject" and "reject") or "return", report.reported_on), []
+                    ).append(report)
             rejected = {report.end_to_end_id for report in reports if report.kind == "reject"}
             blocks = {tx[0]: tx[2] for tx in known.get("transactions", [])}
             names = {tx[0]: (tx[3], tx[4]) for tx in known.get("transactions", [])}
@@ -245,7 +249,11 @@ class SandboxBank(Bank):
                         original_message_id=message_id,
                         rejected=[
                             documents.Rejected(
-                                r.end_to_end_id, r.amount, r.reason_code, blocks.get(r.end_to_end_id, ""), collection_date
+                                r.end_to_end_id,
+                                r.amount,
+                                r.reason_code,
+                                blocks.get(r.end_to_end_id, ""),
+                                collection_date,
                             )
                             for r in found
                         ],
@@ -312,7 +320,10 @@ class SandboxBank(Bank):
                     )
                     files.append(
                         ReportFile(
-                            f"camt053-{message_id}-{collection_date:%Y%m%d}.xml", iso20022.CAMT053, collection_date, content
+                            f"camt053-{message_id}-{collection_date:%Y%m%d}.xml",
+                            iso20022.CAMT053,
+                            collection_date,
+                            content,
                         )
                     )
         return files
@@ -431,7 +442,9 @@ class HttpBank(Bank):
                 raise PartnerTimeout(f"bank: {response.status_code} fetching report {listed['id']}")
             content = response.content
             day = date.fromisoformat(listed["day"]) if listed.get("day") else clock.today()
-            files.append(ReportFile(listed.get("name", listed["id"]), _kind_of(content), day, content, handle=listed["id"]))
+            files.append(
+                ReportFile(listed.get("name", listed["id"]), _kind_of(content), day, content, handle=listed["id"])
+            )
         return files
 
     def acknowledge(self, report_file: ReportFile) -> None:

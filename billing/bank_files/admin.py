@@ -91,7 +91,9 @@ class BankFileAdmin(WindowAdmin):
     @admin.display(description=_("file"))
     def download(self, bank_file):
         url = reverse("admin:billing_bankfile_file", args=[bank_file.pk])
-        return format_html('<a href="{}">{}</a> <small>sha256 {}…</small>', url, bank_file.file_name, bank_file.sha256[:12])
+        return format_html(
+            '<a href="{}">{}</a> <small>sha256 {}…</small>', url, bank_file.file_name, bank_file.sha256[:12]
+        )
 
     def may_import(self, request) -> bool:
         return request.user.has_perm("billing.import_bankfile")
@@ -211,7 +213,9 @@ class UnmatchedTransferAdmin(WindowAdmin):
             except Refused as refused:
                 self.message_user(request, f"{entry}: {refused.refusal}", messages.ERROR)
         if done:
-            self.message_user(request, gettext("%(count)d transfer(s) done (PAY-1).") % {"count": done}, messages.SUCCESS)
+            self.message_user(
+                request, gettext("%(count)d transfer(s) done (PAY-1).") % {"count": done}, messages.SUCCESS
+            )
 
     @admin.action(description=_("Assign to the invoice (or subscriber) given"), permissions=["resolve"])
     def assign(self, request, queryset):

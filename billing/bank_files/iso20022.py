@@ -42,7 +42,7 @@ SCHEMAS = Path(__file__).with_name("schemas")
 _PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
 
 
-class FileInvalid(ValueError):
+class FileInvalidError(ValueError):
     """The file is not a valid bank file; names the line and the element."""
 
     def __init__(self, message: str, *, line: int | None = None, element: str = "") -> None:
@@ -127,7 +127,7 @@ class Statement:
 
 
 class _Type:
-    """A simple type's check of an element's text; raises FileInvalid."""
+    """A simple type's check of an element's text; raises FileInvalidError."""
 
     def __init__(self, name: str, check) -> None:
         self.name, self.check = name, check
@@ -319,7 +319,7 @@ def _check_children(parent, children: list[_Child], namespace: str, *, choice: b
         if not isinstance(child.tag, str):
             continue
         if etree.QName(child).namespace != namespace:
-            raise FileInvalid(
+            raise FileInvalidError(
                 f"element in namespace {etree.QName(child).namespace!r}, expected {namespace!r}",
                 line=child.sourceline,
                 element=_local(child),
@@ -327,7 +327,7 @@ def _check_children(parent, children: list[_Child], namespace: str, *, choice: b
     if choice:
         allowed = {spec.name: spec for spec in children}
         if len(elements) != 1 or _local(elements[0]) not in allowed:
-            raise FileInvalid(
+            raise FileInvalidError(
                 f"must hold exactly one of {', '.join(allowed)}", line=parent.sourceline, element=_local(parent)
             )
         _check_element(elements[0], allowed[_local(elements[0])], namespace)
@@ -338,16 +338,16 @@ def _check_children(parent, children: list[_Child], namespace: str, *, choice: b
         while position < len(elements) and _local(elements[position]) == spec.name:
             count += 1
             if spec.max is not None and count > spec.max:
-                raise FileInvalid(
+                raise FileInvalidError(
                     f"may occur at most {spec.max} time(s) here", line=elements[position].sourceline, element=spec.name
                 )
             _check_element(elements[position], spec, namespace)
             position += 1
         if count < spec.min:
-            raise FileInvalid(f"missing element <{spec.name}>", line=parent.sourceline, element=_local(parent))
+            raise FileInvalidError(f"missing element <{spec.name}>", line=parent.sourceline, element=_local(parent))
     if position < len(elements):
         unexpected = elements[position]
-        raise FileInvalid(
+        raise FileInvalidError(
             f"element not allowed here (inside <{_local(parent)}>, in this order: "
             f"{', '.join(spec.name for spec in children)})",
             line=unexpected.sourceline,
@@ -360,16 +360,18 @@ def _check_element(element, spec: _Child, namespace: str) -> None:
         return
     if isinstance(spec.spec, _Type):
         if len(element):
-            raise FileInvalid("must hold text, not elements", line=element.sourceline, element=spec.name)
+            raise FileInvalidError("must hold text, not elements", line=element.sourceline, element=spec.name)
         text = (element.text or "").strip()
         try:
             spec.spec.check(text)
         except ValueError as error:
-            raise FileInvalid(str(error), line=element.sourceline, element=spec.name) from None
+            raise FileInvalidError(str(error), line=element.sourceline, element=spec.name) from None
         if spec.spec is AMOUNT:
             currency = element.get("Ccy", "")
             if not re.fullmatch(r"[A-Z]{3}", currency):
-                raise FileInvalid("needs a currency attribute Ccy (ISO 4217)", line=element.sourceline, element=spec.name)
+                raise FileInvalidError(
+                    "needs a currency attribute Ccy (ISO 4217)", line=element.sourceline, element=spec.name
+                )
         return
     if isinstance(spec.spec, tuple):
         _check_children(element, spec.spec[1], namespace, choice=True)
@@ -395,9 +397,9 @@ def parse(content: bytes) -> etree._ElementTree:
     try:
         tree = etree.ElementTree(etree.fromstring(content, parser))
     except etree.XMLSyntaxError as error:
-        raise FileInvalid(f"not well-formed XML: {error.msg}", line=error.lineno) from None
+        raise FileInvalidError(f"not well-formed XML: {error.msg}", line=error.lineno) from None
     if tree.docinfo.doctype:
-        raise FileInvalid("a document type declaration (DTD) is not accepted in a bank file", line=1)
+        raise FileInvalidError("a document type declaration (DTD) is not accepted in a bank file", line=1)
     return tree
 
 
@@ -406,7 +408,7 @@ def version_of(tree: etree._ElementTree) -> str:
     namespace = etree.QName(root).namespace or ""
     version = namespace.removeprefix(_PREFIX)
     if _local(root) != "Document" or not namespace.startswith(_PREFIX) or version not in VERSIONS:
-        raise FileInvalid(
+        raise FileInvalidError(
             f"namespace {namespace!r} is not one of {', '.join(_PREFIX + v for v in VERSIONS)}",
             line=root.sourceline,
             element=_local(root),
@@ -415,7 +417,7 @@ def version_of(tree: etree._ElementTree) -> str:
 
 
 def validate(tree: etree._ElementTree, version: str) -> None:
-    """The official XSD (camt) or the strict structural reader (pain.002); raises FileInvalid."""
+    """The official XSD (camt) or the strict structural reader (pain.002); raises FileInvalidError."""
     if version == PAIN002:
         _check_children(tree.getroot(), PAIN002_STRUCTURE, _PREFIX + version)
         return
@@ -424,7 +426,7 @@ def validate(tree: etree._ElementTree, version: str) -> None:
         error = schema.error_log.filter_from_errors()[0]
         message = _NS_IN_MESSAGE.sub("", error.message)
         named = _ELEMENT_IN_MESSAGE.match(message)
-        raise FileInvalid(
+        raise FileInvalidError(
             f"{message} (official {version} XSD)", line=error.line, element=named.group(1) if named else ""
         )
 
@@ -450,7 +452,7 @@ class _Reader:
         try:
             return Decimal(text)
         except InvalidOperation:  # the XSD or the structural check refused it already
-            raise FileInvalid(f"{text!r} is not an amount", element=dotted.rsplit("/", 1)[-1]) from None
+            raise FileInvalidError(f"{text!r} is not an amount", element=dotted.rsplit("/", 1)[-1]) from None
 
     def day(self, element, dotted: str) -> date | None:
         text = self.text(element, dotted)
@@ -559,7 +561,7 @@ def _statement(tree, namespace: str, version: str) -> Statement:
 
 
 def read(content: bytes) -> tuple[str, StatusReport | Statement]:
-    """The file's version and what it says; raises FileInvalid naming the line and element."""
+    """The file's version and what it says; raises FileInvalidError naming the line and element."""
     tree = parse(content)
     version = version_of(tree)
     validate(tree, version)

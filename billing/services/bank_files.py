@@ -122,7 +122,7 @@ def import_bank_file(content: bytes, *, file_name: str, actor: Actor, source: st
         raise PermissionDenied(f"{actor} may not import bank files")
     try:
         kind, document = iso20022.read(content)
-    except iso20022.FileInvalid as invalid:
+    except iso20022.FileInvalidError as invalid:
         raise _refused(
             _("%(name)s is refused and nothing was booked: %(error)s") % {"name": file_name, "error": invalid}
         ) from None
@@ -264,7 +264,8 @@ class _Booker:
         if batch is None:
             self.line(
                 Outcome.NEEDS_STAFF,
-                _("The bank rejected file %(id)s, which is not one of our batches.") % {"id": report.original_message_id},
+                _("The bank rejected file %(id)s, which is not one of our batches.")
+                % {"id": report.original_message_id},
                 **facts,
             )
             return
@@ -359,7 +360,11 @@ class _Booker:
         )
         facts = {**base, "amount": entry.amount, "bank_reference": entry.bank_reference}
         if batch is None:
-            self.line(Outcome.NEEDS_STAFF, _("A direct-debit credit for no batch of ours (%(id)s).") % {"id": batch_id}, **facts)
+            self.line(
+                Outcome.NEEDS_STAFF,
+                _("A direct-debit credit for no batch of ours (%(id)s).") % {"id": batch_id},
+                **facts,
+            )
             return
         collections = batch.collections.select_for_update().filter(status=CollectionStatus.SUBMITTED)
         sequence = batch_id.rsplit("-", 1)[-1]
@@ -377,7 +382,9 @@ class _Booker:
             )
             return
         for collection in collections:
-            self._settle_collection(collection, collection.amount, on, {**facts, "end_to_end_id": collection.end_to_end_id})
+            self._settle_collection(
+                collection, collection.amount, on, {**facts, "end_to_end_id": collection.end_to_end_id}
+            )
 
     def _settle_collection(self, collection, amount, on: date, facts: dict) -> None:
         if collection is None:
@@ -399,7 +406,8 @@ class _Booker:
         if amount is not None and amount != collection.amount:
             self.line(
                 Outcome.NEEDS_STAFF,
-                _("Credited %(amount)s for a collection of %(expected)s.") % {"amount": amount, "expected": collection.amount},
+                _("Credited %(amount)s for a collection of %(expected)s.")
+                % {"amount": amount, "expected": collection.amount},
                 **links,
                 **facts,
             )
@@ -488,10 +496,16 @@ class _Booker:
                     actor=self.actor,
                     reason=_("returned by the bank (%(code)s)") % {"code": code},
                 )
-            outcome, what = Outcome.RETURNED, _("Returned (%(code)s): payment reversed, invoice %(invoice)s open again.")
+            outcome, what = (
+                Outcome.RETURNED,
+                _("Returned (%(code)s): payment reversed, invoice %(invoice)s open again."),
+            )
         else:
             collection.status = CollectionStatus.REJECTED
-            outcome, what = Outcome.REJECTED, _("Rejected before settlement (%(code)s): invoice %(invoice)s stays open.")
+            outcome, what = (
+                Outcome.REJECTED,
+                _("Rejected before settlement (%(code)s): invoice %(invoice)s stays open."),
+            )
             self.batches.setdefault(collection.batch_id, on)
         collection.reason_code = code[:4]
         collection.save(update_fields=["status", "reason_code"])
@@ -515,14 +529,18 @@ class _Booker:
 
         if action == ReturnAction.RECOLLECT_ONCE:
             earlier = (
-                DirectDebitCollection.objects.filter(invoice=collection.invoice_id, reason_code=code, status__in=_FAILED)
+                DirectDebitCollection.objects.filter(
+                    invoice=collection.invoice_id, reason_code=code, status__in=_FAILED
+                )
                 .exclude(pk=collection.pk)
                 .count()
             )
             if refusal := rules.recollection_refusal(earlier_insufficient_funds=earlier):
                 _after_commit(tasks.send_collection_stopped_email, collection.pk, False)
                 record(self.actor, "stop_collecting", collection.invoice, rule=refusal.rule, reason_code=code)
-                return _("Not collected again (%(rule)s): the subscriber is asked to pay.") % {"rule": refusal.rule}, False
+                return _("Not collected again (%(rule)s): the subscriber is asked to pay.") % {
+                    "rule": refusal.rule
+                }, False
             again = self._recollect(collection)
             if again is None:
                 _after_commit(tasks.send_collection_stopped_email, collection.pk, False)
@@ -648,7 +666,8 @@ class _Booker:
         if earlier is not None:
             self.line(
                 Outcome.IGNORED,
-                _("This transfer was in %(file)s already (line %(line)d).") % {"file": earlier.bank_file, "line": earlier.line},
+                _("This transfer was in %(file)s already (line %(line)d).")
+                % {"file": earlier.bank_file, "line": earlier.line},
                 **facts,
             )
             return
@@ -719,7 +738,9 @@ def assign_transfer(
                 raise _refused(_("No invoice %(number)s.") % {"number": invoice_number}, field="invoice_number")
             subscriber_id = invoice.subscriber_id
         if subscriber_id is None:
-            raise _refused(_("Name the invoice number or the subscriber number to assign it to."), field="invoice_number")
+            raise _refused(
+                _("Name the invoice number or the subscriber number to assign it to."), field="invoice_number"
+            )
         from accounts.models import Subscriber
 
         if not Subscriber.objects.filter(pk=subscriber_id).exists():
@@ -772,7 +793,9 @@ def fetch_bank_files(*, actor: Actor) -> list[ImportResult]:
     results = []
     for report_file in files:
         try:
-            result = import_bank_file(report_file.content, file_name=report_file.name, actor=actor, source=BankFileSource.BANK)
+            result = import_bank_file(
+                report_file.content, file_name=report_file.name, actor=actor, source=BankFileSource.BANK
+            )
         except Refused as refused:
             log.error("bank file %s refused: %s", report_file.name, refused.refusal)
             continue

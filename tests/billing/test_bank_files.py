@@ -2,7 +2,6 @@
 credits and transfers, booked once, with the reason-code policy kept as data."""
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from string import Template
 
@@ -57,7 +56,7 @@ def collected(travel):
     subscription = subscribe(delivered_on=date(2026, 1, 5))
     invoice = monthly_invoice(subscription, date(2026, 3, 5))
     travel("2026-03-03")
-    batch = services.collect_direct_debits(actor=JOB)
+    services.collect_direct_debits(actor=JOB)
     [collection] = DirectDebitCollection.objects.filter(invoice=invoice)
     assert collection.status == CollectionStatus.SUBMITTED
     return collection
@@ -113,7 +112,11 @@ def test_a_settled_collection_books_its_payment_on_the_booking_date_pay_1(collec
     travel("2026-03-06")
     result = book(statement(collected, booked="2026-03-05"))
     payment = Payment.objects.get(provider_reference=collected.end_to_end_id)
-    assert (payment.method, payment.booked_on, payment.amount) == ("sepa_direct_debit", date(2026, 3, 5), collected.amount)
+    assert (payment.method, payment.booked_on, payment.amount) == (
+        "sepa_direct_debit",
+        date(2026, 3, 5),
+        collected.amount,
+    )
     assert payment.invoice == collected.invoice and refreshed(collected.invoice).status == InvoiceStatus.PAID
     assert refreshed(collected).status == CollectionStatus.SETTLED
     batch = refreshed(collected.batch)
@@ -209,7 +212,11 @@ def test_md06_refund_reverses_the_payment_reopens_the_invoice_and_records_the_re
     mail.outbox.clear()
     book(returned(collected, "MD06", booked="2026-03-26"))
     payment = Payment.objects.get(provider_reference=collected.end_to_end_id)
-    assert (payment.status, payment.reason_code, payment.reversed_on) == (PaymentStatus.REVERSED, "MD06", date(2026, 3, 26))
+    assert (payment.status, payment.reason_code, payment.reversed_on) == (
+        PaymentStatus.REVERSED,
+        "MD06",
+        date(2026, 3, 26),
+    )
     assert refreshed(collected.invoice).status == InvoiceStatus.OPEN
     collection = refreshed(collected)
     assert (collection.status, collection.refund_claimed_on) == (CollectionStatus.RETURNED, date(2026, 3, 26))
@@ -345,7 +352,7 @@ def test_the_command_imports_files_and_exits_non_zero_on_a_refused_one_pay_1(col
     bad.write_bytes(b"<Document")
     call_command("import_bank_file", str(good))
     assert "imported" in capsys.readouterr().out
-    with pytest.raises(CommandError, match="bad.xml"):
+    with pytest.raises(CommandError, match=r"bad\.xml"):
         call_command("import_bank_file", str(good), str(bad))
     assert BankFile.objects.count() == 1
     # As a shell runs it: the refusal on stderr and a non-zero exit code (it closes the connection last).

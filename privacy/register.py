@@ -447,6 +447,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "resolved_by": personal(C.AUDIT, E.LEGAL_HOLD, "the finance staff member who resolved it"),
     },
     "billing.ReturnReasonPolicy": _not_personal("id", "code", "meaning", "action", "source"),
+    # The finance queue is a proxy of BankFileEntry (filled in below the table).
     # --- privacy ----------------------------------------------------------------------------------
     "accounts.Disclosure": {
         "id": N,
@@ -588,6 +589,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "last_t": N,
     },
 }
+REGISTER["billing.UnmatchedTransfer"] = REGISTER["billing.BankFileEntry"]
 
 # Row-level history tables: django-pghistory's own columns.
 HISTORY_COLUMNS = {

@@ -107,7 +107,6 @@ def world(transactional_db, settings):
     issue_api_key(warehouse.pk, name="warehouse", scopes=["units:read"], expiry_date=None, actor=Actor.system("test"))
     services.run_monthly_billing(actor=Actor.system("test"))  # a billing run to look at (nothing due yet)
     # a bank statement with a transfer nobody's invoice number matches: a file, its line, the queue
-    _reason_code_policies()
     services.import_bank_file(
         documents.statement(
             iso20022.CAMT053,
@@ -130,16 +129,6 @@ def world(transactional_db, settings):
         actor=Actor.system("test"),
     )
     return world
-
-
-def _reason_code_policies():
-    """The policies migration billing/0018 seeds (a transactional test's flush empties the table)."""
-    import importlib
-
-    seed = importlib.import_module("billing.migrations.0018_reason_code_policies")
-    from django.apps import apps
-
-    seed.seed(apps, None)
 
 
 def client_for(user):

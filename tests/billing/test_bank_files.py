@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client, TestCase
 from django.urls import reverse
+from django.utils import translation
 
 from accounts import roles
 from billing import services
@@ -131,7 +132,8 @@ def test_the_same_file_twice_counts_once_and_another_with_its_message_id_is_refu
     content = statement(collected)
     assert book(content).created
     again = book(content)
-    assert not again.created and "imported already" in again.message
+    with translation.override("en"):
+        assert not again.created and "imported already" in again.message
     assert Payment.objects.filter(method="sepa_direct_debit").count() == 1
     assert BankFile.objects.count() == 1 and BankFileEntry.objects.count() == 3
     with pytest.raises(Refused) as other:
@@ -351,7 +353,7 @@ def test_the_command_imports_files_and_exits_non_zero_on_a_refused_one_pay_1(col
     good.write_bytes(reject(collected, "MS02"))
     bad.write_bytes(b"<Document")
     call_command("import_bank_file", str(good))
-    assert "imported" in capsys.readouterr().out
+    assert "PAIN002-1" in capsys.readouterr().out
     with pytest.raises(CommandError, match=r"bad\.xml"):
         call_command("import_bank_file", str(good), str(bad))
     assert BankFile.objects.count() == 1
@@ -365,7 +367,7 @@ def test_finance_uploads_a_file_in_the_admin_and_sees_what_each_line_did_pay_1(c
     travel("2026-03-06")
     finance = log_in_staff(Client(), UserFactory(role=roles.FINANCE))
     page = finance.get(reverse("admin:billing_bankfile_changelist"))
-    assert b"Import a bank file" in page.content or b"bank file" in page.content
+    assert reverse("admin:billing_bankfile_upload") in page.content.decode()  # the upload form
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("statement.xml", statement(collected), content_type="application/xml")
@@ -373,7 +375,8 @@ def test_finance_uploads_a_file_in_the_admin_and_sees_what_each_line_did_pay_1(c
     bank_file = BankFile.objects.get()
     assert response.status_code == 302 and response["Location"].endswith(f"/{bank_file.pk}/change/")
     detail = finance.get(response["Location"]).content.decode()
-    assert collected.end_to_end_id in detail and "settled" in detail
+    with translation.override("nl"):  # the admin speaks the staff member's language, Dutch by default
+        assert collected.end_to_end_id in detail and str(EntryOutcome.SETTLED.label) in detail
     refused = finance.post(
         reverse("admin:billing_bankfile_upload"),
         {"file": SimpleUploadedFile("bad.xml", b"<Document/>", content_type="application/xml")},

@@ -82,7 +82,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     # Finance never edits an amount; a correction is a credit note (Wet OB 1968 art. 35a).
     | {"billing.issue_credit_note"}
     # PAY-2: the open receivables by age, and the dashboard (invoiced, collected, outstanding).
-    | {"billing.view_openreceivable", "billing.view_finance_dashboard"},
+    | {"billing.view_openreceivable", "billing.view_finance_dashboard"}
+    # PAY-1: finance imports the bank's files, sees what each line did and works the unmatched queue.
+    | _crud("billing", "bankfile", "bankfileentry", "unmatchedtransfer", "returnreasonpolicy", actions=("view",))
+    | {"billing.import_bankfile", "billing.resolve_bankfileentry"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

@@ -480,6 +480,8 @@ class InvoiceIssuerAdmin(RecordAdmin):
 
 
 # Mandates and direct-debit batches have their own room (billing/direct_debit/admin.py), open receivables
-# and the finance dashboard theirs (billing/receivables_admin.py).
+# and the finance dashboard theirs (billing/receivables_admin.py), the bank's files, what each line did
+# and the finance queue theirs (billing/bank_files/admin.py).
 from billing import receivables_admin  # noqa: E402, F401
+from billing.bank_files import admin as bank_files_admin  # noqa: E402, F401
 from billing.direct_debit import admin as direct_debit_admin  # noqa: E402, F401

@@ -82,3 +82,63 @@ def send_application_decision(application_id: int) -> bool:
         application.decision_emailed_at = clock.now()
         application.save(update_fields=["decision_emailed_at"])
     return True
+
+
+def _portal(path: str) -> str:
+    return settings.FLEX["PORTAL_URL"] + path
+
+
+def send_recollection(collection_id: int) -> bool:
+    """The new pre-notification of a collection tried once more after insufficient funds (AM04; PAY-8,
+    SEPA Core rulebook PT-03.10): amount and new collection date, in the subscriber's language, at least
+    the pre-notification period before that date (the import chose the date so)."""
+    from django.urls import reverse
+
+    from billing.models import DirectDebitCollection
+
+    collection = DirectDebitCollection.objects.select_related("invoice__subscriber", "batch", "mandate").get(
+        pk=collection_id
+    )
+    subscriber = collection.invoice.subscriber
+    with translation.override(subscriber.language):
+        body = render_to_string(
+            "billing/email/recollection.txt",
+            {
+                "subscriber": subscriber,
+                "collection": collection,
+                "invoice": collection.invoice,
+                "creditor": settings.FLEX_CREDITOR,
+                "pay_url": _portal(reverse("portal:pay_invoice", args=[collection.invoice.number])),
+            },
+        )
+        subject = _("Flex: we will collect invoice %(number)s again") % {"number": collection.invoice.number}
+    EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()
+    return True
+
+
+def send_collection_stopped(collection_id: int, ask_for_mandate: bool) -> bool:
+    """The bank could not collect an invoice and Flex stops collecting it (PAY-1, PAY-2, PAY-8): the
+    subscriber is asked to pay it in the portal, or (the mandate no longer works) to give a new one."""
+    from django.urls import reverse
+
+    from billing import selectors
+    from billing.models import DirectDebitCollection
+
+    collection = DirectDebitCollection.objects.select_related("invoice__subscriber", "mandate").get(pk=collection_id)
+    invoice = selectors.with_amount_open(Invoice.objects.filter(pk=collection.invoice_id)).get()
+    subscriber = collection.invoice.subscriber
+    with translation.override(subscriber.language):
+        body = render_to_string(
+            "billing/email/collection_stopped.txt",
+            {
+                "subscriber": subscriber,
+                "collection": collection,
+                "invoice": invoice,
+                "ask_for_mandate": ask_for_mandate,
+                "pay_url": _portal(reverse("portal:pay_invoice", args=[invoice.number])),
+                "mandate_url": _portal(reverse("portal:payment_method")),
+            },
+        )
+        subject = _("Flex: please pay invoice %(number)s") % {"number": invoice.number}
+    EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()
+    return True

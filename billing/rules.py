@@ -499,3 +499,29 @@ def online_payment_refusal(
             % {"number": number},
         )
     return None
+
+
+# PAY-1 (terms art. 8.2): a collection that failed for insufficient funds (AM04) is tried once more,
+# with a new pre-notification; a second AM04 on the same invoice stops the collecting.
+RECOLLECTIONS_PER_INVOICE = 1
+
+
+def recollection_refusal(*, earlier_insufficient_funds: int) -> Refusal | None:
+    """PAY-1: may the invoice be collected once more after an AM04? `earlier_insufficient_funds`: how
+    many of its collections before this one failed for AM04."""
+    if earlier_insufficient_funds >= RECOLLECTIONS_PER_INVOICE:
+        return Refusal(
+            rule="PAY-1",
+            field="reason_code",
+            message=_(
+                "This invoice was collected again once already after insufficient funds (AM04); "
+                "it is not collected a third time."
+            ),
+        )
+    return None
+
+
+def return_action(reason_code: str, policies: dict[str, str], default: str) -> str:
+    """What a rejected, returned or refunded collection leads to (PAY-1): the policy kept for its ISO
+    reason code, or the conservative `default` for a code with none."""
+    return policies.get(reason_code, default)

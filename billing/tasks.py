@@ -127,3 +127,21 @@ def collect_direct_debits() -> int | None:
 def lapse_unused_mandates() -> int:
     """Daily: mandates with no collection for 36 months lapse (SEPA Core rulebook)."""
     return services.lapse_unused_mandates(actor=Actor.system("mandates"))
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_recollection_email(collection_id: int) -> None:
+    """PAY-8: the new pre-notification of a collection tried again after AM04."""
+    emails.send_recollection(int(collection_id))
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_collection_stopped_email(collection_id: int, ask_for_mandate: bool) -> None:
+    """PAY-8: the bank could not collect; the subscriber is asked to pay (or give a new mandate)."""
+    emails.send_collection_stopped(int(collection_id), bool(ask_for_mandate))
+
+
+@shared_task(**PARTNER_RETRY)
+def import_bank_files() -> int:
+    """Daily (PAY-1): the bank's new report files (pain.002, camt.054, camt.053), fetched and booked."""
+    return len(services.fetch_bank_files(actor=Actor.system("bank_files")))

@@ -60,6 +60,12 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.collect_direct_debits",
         "schedule": crontab(hour=5, minute=30),
     },
+    # PAY-1: the bank's report files (rejects, returns, refunds, the batch credits, transfers) are
+    # fetched and booked, after the bank's overnight statements and before the day's collections.
+    "import-bank-files": {
+        "task": "billing.tasks.import_bank_files",
+        "schedule": crontab(hour=4, minute=30),
+    },
     # SEPA Core rulebook: a mandate with no collection for 36 months lapses.
     "lapse-unused-mandates": {
         "task": "billing.tasks.lapse_unused_mandates",

@@ -367,6 +367,8 @@ FLEX_CREDITOR = {
 FLEX_BANK = {
     "implementation": os.environ.get("FLEX_BANK", "sandbox" if FLEX_SANDBOX else ""),
     "outbox": os.environ.get("FLEX_BANK_OUTBOX", ""),
+    # Where the bank's connectivity client leaves its report files (pain.002, camt.054, camt.053).
+    "inbox": os.environ.get("FLEX_BANK_INBOX", ""),
     "url": os.environ.get("FLEX_BANK_URL", ""),
     "key": os.environ.get("FLEX_BANK_KEY", ""),
     "partner_code": os.environ.get("FLEX_BANK_CODE", "bank"),
@@ -389,6 +391,8 @@ FLEX_ISSUER = {
 # term the invoice falls due on the period's first day, and for SEPA payers the invoice e-mail is the
 # pre-notification at least 14 days before the collection (SEPA Core rulebook PT-03.10; terms art. 8).
 FLEX["INVOICE_LEAD_DAYS"] = int(os.environ.get("FLEX_INVOICE_LEAD_DAYS", "14"))
+# Links in e-mails to subscribers (the portal's address as they reach it).
+FLEX["PORTAL_URL"] = os.environ.get("FLEX_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 # Subscriptions per chunk of the monthly run: one short transaction and one Celery task each (5,000:
 # fewer commits, ~30% faster than 1,000 in bench/billing_run.py, and a few MiB of memory).
 FLEX["BILLING_CHUNK_SIZE"] = int(os.environ.get("FLEX_BILLING_CHUNK_SIZE", "5000"))

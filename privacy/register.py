@@ -391,9 +391,66 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "mandate": L,
         **{
             name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
-            for name in ("amount", "sequence_type", "end_to_end_id", "status", "reason_code")
+            for name in ("amount", "sequence_type", "end_to_end_id", "status", "reason_code", "refund_claimed_on")
         },
     },
+    # The bank's files: what the bank said about a subscriber's money (names, accounts, remittance) is
+    # an accounting record, kept 7 years; the stored XML file likewise.
+    "billing.BankFile": {
+        **_not_personal(
+            "id",
+            "kind",
+            "message_id",
+            "created_by_bank_at",
+            "file_name",
+            "sha256",
+            "size",
+            "source",
+            "imported_at",
+            "entry_count",
+            "settled_count",
+            "rejected_count",
+            "matched_count",
+            "unmatched_count",
+            "needs_staff_count",
+            "ignored_count",
+        ),
+        "file": personal(
+            C.FINANCIAL, E.LEGAL_HOLD, "the bank's file as received: accounting record, 7 years (AWR art. 52)"
+        ),
+        "imported_by": personal(C.AUDIT, E.LEGAL_HOLD, "who imported it (staff e-mail or job)"),
+    },
+    "billing.BankFileEntry": {
+        "id": N,
+        "bank_file": L,
+        "batch": L,
+        "collection": L,
+        "payment": L,
+        "invoice": L,
+        "line": N,
+        "outcome": N,
+        "policy": N,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in (
+                "end_to_end_id",
+                "bank_reference",
+                "status_or_direction",
+                "amount",
+                "reason_code",
+                "booking_date",
+                "counterparty_name",
+                "counterparty_iban",
+                "remittance_info",
+                "detail",
+                "transfer_reference",
+                "resolved_at",
+            )
+        },
+        "resolved_by": personal(C.AUDIT, E.LEGAL_HOLD, "the finance staff member who resolved it"),
+    },
+    "billing.ReturnReasonPolicy": _not_personal("id", "code", "meaning", "action", "source"),
+    # The finance queue is a proxy of BankFileEntry (filled in below the table).
     # --- privacy ----------------------------------------------------------------------------------
     "accounts.Disclosure": {
         "id": N,
@@ -535,6 +592,7 @@ REGISTER: dict[str, dict[str, Entry]] = {
         "last_t": N,
     },
 }
+REGISTER["billing.UnmatchedTransfer"] = REGISTER["billing.BankFileEntry"]
 
 # Row-level history tables: django-pghistory's own columns.
 HISTORY_COLUMNS = {

@@ -39,8 +39,9 @@ def _language_of_its_own():
 
 @pytest.fixture(autouse=True)
 def _invoice_issuer(request):
-    """The invoice issuer the migrations make from the settings: a transactional test's flush empties
-    every table, so tests that reach the database get it back (as a migrated database has it)."""
+    """The invoice issuer (and the reason-code policies) the migrations make: a transactional test's
+    flush empties every table, so tests that reach the database get them back (as a migrated database
+    has them)."""
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db:
         return
@@ -51,6 +52,15 @@ def _invoice_issuer(request):
 
     if not InvoiceIssuer.objects.exists():
         InvoiceIssuer.objects.create(valid_from=date(2000, 1, 1), source="tests", **settings.FLEX_ISSUER)
+    # Likewise the reason-code policies migration billing/0018 seeds (PAY-1).
+    from billing.models import ReturnReasonPolicy
+
+    if not ReturnReasonPolicy.objects.exists():
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("billing.migrations.0020_reason_code_policies").seed(apps, None)
 
 
 @pytest.fixture

@@ -4,12 +4,15 @@ could not collect (rejects before settlement, pain.002; returns and refunds afte
 One interface, three implementations, chosen by `FLEX_BANK`:
 
 - `sandbox` (sandbox mode only): accepts the file and, some days later by the project clock, reports
-  realistic R-transactions for it (see `SandboxBank`);
+  realistic R-transactions for it (see `SandboxBank`), as real pain.002 / camt.054 / camt.053 files;
 - `directory`: a file drop. The file is written into `FLEX_BANK_OUTBOX` under its message id
   (complete or not at all: a temporary name, then a rename), where the bank's connectivity client
-  (EBICS, SFTP) picks it up; the bank's files come back through the bank-file import;
+  (EBICS, SFTP) picks it up; the bank's files arrive in `FLEX_BANK_INBOX`, read by the daily import
+  and moved to its `processed/` folder once imported;
 - `http`: an upload to a provider's file API at `FLEX_BANK_URL` (multipart, `Authorization: Bearer
-  FLEX_BANK_KEY`), which answers with its id for the file and lists its reports on that id.
+  FLEX_BANK_KEY`), which answers with its id for the file and lists its reports on that id; the
+  report files themselves are listed at `GET /reports`, fetched at `GET /reports/<id>` and
+  acknowledged with `POST /reports/<id>/acknowledge`.
 
 The file names the debtors and their accounts: each submission is logged as a disclosure (PRIV-1).
 """
@@ -20,8 +23,8 @@ import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +49,24 @@ class BankConfig:
     key: str
     partner_code: str
     kind: str = "bank"
+    inbox: str = ""
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A file the bank sent: a pain.002 status report, a camt.054 notification or a camt.053 statement."""
+
+    name: str
+    kind: str  # its ISO 20022 message version, e.g. "camt.053.001.02"
+    day: date  # the day it reports on (imports run in this order)
+    content: bytes = field(repr=False)
+    handle: str = ""  # the adapter's own id, for `acknowledge`
+
+
+def _kind_of(content: bytes) -> str:
+    head = content[:2000].decode("utf-8", "replace")
+    match = re.search(r"urn:iso:std:iso:20022:tech:xsd:((?:pain|camt)\.\d{3}\.\d{3}\.\d{2})", head)
+    return match.group(1) if match else ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,15 @@ class Bank(ABC):
     @abstractmethod
     def reports(self, message_id: str) -> list[BankReport]:
         """What the bank has reported so far about the file's collections."""
+
+    @abstractmethod
+    def report_files(self) -> list[ReportFile]:
+        """The report files the bank has for us now (those imported before may be among them)."""
+
+    def acknowledge(self, report_file: ReportFile) -> None:
+        """The file was imported (or found imported already): the bank need not offer it again. The
+        sandbox offers the same files again (they are imported once: their message ids)."""
+        return None
 
 
 def _sha256_of(stream: BinaryIO) -> str:
@@ -138,7 +168,8 @@ class SandboxBank(Bank):
                 # Banks refuse a second file with a message id they already have (duplicate check).
                 raise PartnerRejected(f"bank (sandbox): message id {message_id} was already submitted")
             return Submission(known["reference"])
-        reports = [report.as_dict() for report in self._decide(message_id, stream, collection_date)]
+        transactions: list[list[str]] = []
+        reports = [report.as_dict() for report in self._decide(message_id, stream, collection_date, transactions)]
         reference = f"SBX-{sha256[:12]}"
         sandbox_state.remember(
             self.PARTNER,
@@ -148,16 +179,21 @@ class SandboxBank(Bank):
                 "reference": reference,
                 "collection_date": collection_date.isoformat(),
                 "reports": reports,
+                # [end-to-end id, amount, payment information id, debtor, IBAN]: for the day statement
+                "transactions": transactions,
             },
         )
         return Submission(reference)
 
-    def _decide(self, message_id: str, stream: BinaryIO, collection_date: date):
+    def _decide(self, message_id: str, stream: BinaryIO, collection_date: date, transactions: list):
         q = f"{{{pain008.NAMESPACE}}}"
         for _event, element in etree.iterparse(stream, events=("end",), tag=f"{q}DrctDbtTxInf", huge_tree=True):
             end_to_end_id = element.findtext(f"{q}PmtId/{q}EndToEndId")
             name = element.findtext(f"{q}Dbtr/{q}Nm") or ""
             amount = Decimal(element.findtext(f"{q}InstdAmt"))
+            iban = element.findtext(f"{q}DbtrAcct/{q}Id/{q}IBAN") or ""
+            block = element.getparent().findtext(f"{q}PmtInfId") or ""
+            transactions.append([end_to_end_id, str(amount), block, name, iban])
             element.clear()
             outcome = next(((kind, code, days) for word, kind, code, days in self.NAMED if word in name), None)
             if outcome is None and self.NAMED_REFUND[0] in name:
@@ -179,6 +215,118 @@ class SandboxBank(Bank):
         today = clock.today()
         found = [BankReport.from_dict(data) for data in known["reports"]]
         return [report for report in found if report.reported_on <= today]
+
+    def report_files(self) -> list[ReportFile]:
+        """Every file the bank has reported by today (the project clock), for every file it took: a
+        pain.002 per day with rejects, a camt.053 on the collection date with the credit of each
+        payment information block (its collections not rejected, each with its end-to-end id), and a
+        camt.054 per day with returns and refunds. Written from the decided outcomes with lxml; the
+        same day gives the same bytes, so a file fetched twice is imported once."""
+        from accounts.models import SandboxState
+        from billing.bank_files import documents, iso20022
+
+        sandbox_latency()
+        today, files = clock.today(), []
+        creditor = settings.FLEX_CREDITOR
+        for message_id, known in SandboxState.objects.filter(partner=self.PARTNER).values_list("key", "data"):
+            collection_date = date.fromisoformat(known["collection_date"])
+            reports = [BankReport.from_dict(data) for data in known["reports"]]
+            by_day: dict[tuple[str, date], list[BankReport]] = {}
+            for report in reports:
+                if report.reported_on <= today:
+                    by_day.setdefault(
+                        ((report.kind == "reject" and "reject") or "return", report.reported_on), []
+                    ).append(report)
+            rejected = {report.end_to_end_id for report in reports if report.kind == "reject"}
+            blocks = {tx[0]: tx[2] for tx in known.get("transactions", [])}
+            names = {tx[0]: (tx[3], tx[4]) for tx in known.get("transactions", [])}
+            for (what, day), found in sorted(by_day.items()):
+                moment = datetime.combine(day, time(7, 0))
+                if what == "reject":
+                    content = documents.status_report(
+                        message_id=f"SBX-002-{day:%Y%m%d}-{message_id}"[:35],
+                        created_at=moment,
+                        original_message_id=message_id,
+                        rejected=[
+                            documents.Rejected(
+                                r.end_to_end_id,
+                                r.amount,
+                                r.reason_code,
+                                blocks.get(r.end_to_end_id, ""),
+                                collection_date,
+                            )
+                            for r in found
+                        ],
+                    )
+                    files.append(ReportFile(f"pain002-{message_id}-{day:%Y%m%d}.xml", iso20022.PAIN002, day, content))
+                    continue
+                bookings = [
+                    documents.Booking(
+                        amount=r.amount,
+                        direction="DBIT",
+                        booking_date=day,
+                        bank_reference=f"SBX-R-{r.end_to_end_id}"[:35],
+                        family=documents.RETURNED_COLLECTION,
+                        transactions=[
+                            documents.BookingTransaction(
+                                end_to_end_id=r.end_to_end_id,
+                                amount=r.amount,
+                                bank_reference=f"SBX-R-{r.end_to_end_id}"[:35],
+                                return_reason_code=r.reason_code,
+                                name=names.get(r.end_to_end_id, ("", ""))[0][:70],
+                                iban=names.get(r.end_to_end_id, ("", ""))[1],
+                            )
+                        ],
+                    )
+                    for r in found
+                ]
+                content = documents.statement(
+                    iso20022.CAMT054,
+                    message_id=f"SBX-054-{day:%Y%m%d}-{message_id}"[:35],
+                    created_at=moment,
+                    account_iban=creditor["iban"],
+                    bookings=bookings,
+                    day=day,
+                )
+                files.append(ReportFile(f"camt054-{message_id}-{day:%Y%m%d}.xml", iso20022.CAMT054, day, content))
+            if collection_date <= today and known.get("transactions"):
+                credits: dict[str, list[documents.BookingTransaction]] = {}
+                for end_to_end_id, amount, block, _name, _iban in known["transactions"]:
+                    if end_to_end_id not in rejected:
+                        credits.setdefault(block, []).append(
+                            documents.BookingTransaction(end_to_end_id=end_to_end_id, amount=Decimal(amount))
+                        )
+                bookings = [
+                    documents.Booking(
+                        amount=sum((tx.amount for tx in txs), Decimal("0")),
+                        direction="CRDT",
+                        booking_date=collection_date,
+                        bank_reference=f"SBX-C-{block}"[:35],
+                        family=documents.SETTLED_COLLECTIONS,
+                        batch_message_id=message_id,
+                        batch_payment_information_id=block,
+                        transactions=txs,
+                    )
+                    for block, txs in sorted(credits.items())
+                ]
+                if bookings:
+                    content = documents.statement(
+                        iso20022.CAMT053,
+                        message_id=f"SBX-053-{collection_date:%Y%m%d}-{message_id}"[:35],
+                        created_at=datetime.combine(collection_date, time(18, 0)),
+                        account_iban=creditor["iban"],
+                        bookings=bookings,
+                        day=collection_date,
+                    )
+                    files.append(
+                        ReportFile(
+                            f"camt053-{message_id}-{collection_date:%Y%m%d}.xml",
+                            iso20022.CAMT053,
+                            collection_date,
+                            content,
+                        )
+                    )
+        return files
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -217,6 +365,28 @@ class DirectoryBank(Bank):
     def reports(self, message_id: str) -> list[BankReport]:
         """The bank's files arrive in its own inbox and are read by the bank-file import, not here."""
         return []
+
+    def report_files(self) -> list[ReportFile]:
+        """The XML files the connectivity client left whole in `FLEX_BANK_INBOX` (not dot-files: those
+        are still being written)."""
+        if not self.cfg.inbox:
+            raise ImproperlyConfigured("FLEX_BANK=directory needs FLEX_BANK_INBOX to fetch the bank's files")
+        files = []
+        for path in sorted(Path(self.cfg.inbox).glob("*.xml")):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            content = path.read_bytes()
+            modified = date.fromtimestamp(path.stat().st_mtime)
+            files.append(ReportFile(path.name, _kind_of(content), modified, content, handle=str(path)))
+        return files
+
+    def acknowledge(self, report_file: ReportFile) -> None:
+        """Moved to `processed/` beside it, so the next run does not read it again."""
+        source = Path(report_file.handle)
+        if source.exists():
+            processed = source.parent / "processed"
+            processed.mkdir(exist_ok=True)
+            os.replace(source, processed / source.name)
 
 
 class HttpBank(Bank):
@@ -257,6 +427,29 @@ class HttpBank(Bank):
     def reports(self, message_id: str) -> list[BankReport]:
         return [BankReport.from_dict(data) for data in self._call("GET", f"/files/{message_id}/reports")]
 
+    def report_files(self) -> list[ReportFile]:
+        """`GET /reports` answers [{"id", "name", "day"}] of the files not yet acknowledged; each is
+        fetched at `GET /reports/<id>` (the XML)."""
+        import httpx
+
+        files = []
+        for listed in self._call("GET", "/reports"):
+            try:
+                response = self._client.get(f"/reports/{listed['id']}")
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                raise PartnerTimeout(f"bank: {type(error).__name__} fetching report {listed['id']}") from error
+            if response.status_code >= 400:
+                raise PartnerTimeout(f"bank: {response.status_code} fetching report {listed['id']}")
+            content = response.content
+            day = date.fromisoformat(listed["day"]) if listed.get("day") else clock.today()
+            files.append(
+                ReportFile(listed.get("name", listed["id"]), _kind_of(content), day, content, handle=listed["id"])
+            )
+        return files
+
+    def acknowledge(self, report_file: ReportFile) -> None:
+        self._call("POST", f"/reports/{report_file.handle}/acknowledge")
+
 
 IMPLEMENTATIONS = {"sandbox": SandboxBank, "directory": DirectoryBank, "http": HttpBank}
 
@@ -269,6 +462,7 @@ def bank_config() -> BankConfig:
         url=cfg["url"],
         key=cfg["key"],
         partner_code=cfg["partner_code"],
+        inbox=cfg.get("inbox", ""),
     )
 
 

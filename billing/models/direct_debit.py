@@ -138,6 +138,12 @@ class DirectDebitCollection(models.Model):
         _("status"), max_length=20, choices=CollectionStatus.choices, default=CollectionStatus.PENDING
     )
     reason_code = models.CharField(_("reason code"), max_length=4, blank=True, help_text=_("ISO 20022 R-code."))
+    refund_claimed_on = models.DateField(
+        _("refund right used on"),
+        null=True,
+        blank=True,
+        help_text=_("The debtor had the collection refunded (MD06, SEPA Core: within 8 weeks, no questions asked)."),
+    )
 
     class Meta:
         verbose_name = _("direct-debit collection")

@@ -110,6 +110,15 @@ def _due_invoices(collection_date: date):
         .values("total")
     )
     in_collection = DirectDebitCollection.objects.filter(invoice=OuterRef("pk"), status__in=LIVE_COLLECTION_STATUSES)
+    # A collection the bank rejected or returned is not simply tried again on the same mandate: its
+    # reason code's policy decides (billing/services/bank_files.py: AM04 once more with a new
+    # pre-notification, others stop). A whole file the bank refused is a technical matter: those
+    # invoices go into a later batch. A new mandate (a new account) collects them again.
+    failed_here = DirectDebitCollection.objects.filter(
+        invoice=OuterRef("pk"),
+        mandate=OuterRef("mandate__id"),
+        status__in=[CollectionStatus.REJECTED, CollectionStatus.RETURNED],
+    ).exclude(batch__status=BatchStatus.REJECTED)
     return (
         Invoice.objects.annotate(
             mandate=FilteredRelation(
@@ -124,6 +133,7 @@ def _due_invoices(collection_date: date):
             mandate__isnull=False,
         )
         .exclude(Exists(in_collection))
+        .exclude(Exists(failed_here))
         .annotate(received=Coalesce(Subquery(received), ZERO))
         .order_by("pk")
         .values_list(
@@ -193,7 +203,15 @@ def gather_due_collections(*, actor: Actor) -> DirectDebitBatch | None:
                 Q(last_collected_on__isnull=True) | Q(last_collected_on__lt=collection_date)
             ).update(last_collected_on=collection_date)
     if batch is None:
-        return None
+        # Nothing newly due, but collections put into this date's batch earlier (a re-collection after
+        # AM04, announced by its own pre-notification) still go to the bank.
+        batch = (
+            DirectDebitBatch.objects.filter(collection_date=collection_date, status=BatchStatus.CREATED)
+            .filter(Exists(DirectDebitCollection.objects.filter(batch=OuterRef("pk"))))
+            .first()
+        )
+        if batch is None:
+            return None
     count = batch.collections.count()
     record(actor, "gather_due_collections", batch, rule="PAY-1", collection_date=str(collection_date), count=count)
     return batch

@@ -7,6 +7,7 @@ that carry no rule; a POST of a rule-carrying field changes nothing.
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from axes.models import AccessAttempt
@@ -21,6 +22,7 @@ from accounts import roles
 from accounts.models import PartnerKind, Subscriber
 from accounts.services import issue_api_key, partner_for_code
 from billing import services
+from billing.bank_files import documents, iso20022
 from billing.models import Invoice, InvoiceStatus, Payment, Subscription, SubscriptionStatus
 from devices.models import DeviceUnit, Plan, Product, UnitStatus
 from flex import clock, fsm
@@ -59,9 +61,13 @@ ALLOWED = {
     | {("billing.termsversion", "add"), ("accounts.subscriber", "change")}
     | PAPER_MANDATE,
 }
+# PAY-1: finance works the queue of unmatched bank transfers (each action calls a service, audited).
+QUEUE_ACTIONS = {("billing.unmatchedtransfer", "assign"), ("billing.unmatchedtransfer", "mark_to_refund")}
 ALLOWED_ACTIONS = {
     roles.CUSTOMER_SERVICE: {("billing.application", "retry_unavailable_checks"), ("axes.accessattempt", "unlock")},
-    roles.ADMIN: {
+    roles.FINANCE: QUEUE_ACTIONS,
+    roles.ADMIN: QUEUE_ACTIONS
+    | {
         ("billing.application", "retry_unavailable_checks"),
         ("axes.accessattempt", "unlock"),
         ("accounts.partnerapikey", "revoke"),
@@ -100,6 +106,28 @@ def world(transactional_db, settings):
     warehouse = partner_for_code("demo-warehouse", kind=PartnerKind.WAREHOUSE)
     issue_api_key(warehouse.pk, name="warehouse", scopes=["units:read"], expiry_date=None, actor=Actor.system("test"))
     services.run_monthly_billing(actor=Actor.system("test"))  # a billing run to look at (nothing due yet)
+    # a bank statement with a transfer nobody's invoice number matches: a file, its line, the queue
+    services.import_bank_file(
+        documents.statement(
+            iso20022.CAMT053,
+            message_id="WORLD-STMT-1",
+            created_at=clock.now().replace(tzinfo=None),
+            account_iban="NL02ABNA0123456789",
+            day=clock.today(),
+            bookings=[
+                documents.Booking(
+                    Decimal("12.50"),
+                    "CRDT",
+                    clock.today(),
+                    "TRF-WORLD-1",
+                    documents.RECEIVED_TRANSFER,
+                    transactions=[documents.BookingTransaction(amount=Decimal("12.50"), name="P. Bakker")],
+                )
+            ],
+        ),
+        file_name="statement.xml",
+        actor=Actor.system("test"),
+    )
     return world
 
 

@@ -25,6 +25,7 @@ DOMAIN_APPS = ("accounts", "devices", "billing")
 # with their batch (which keeps its history). A payment allocation is written once and never changes;
 # its payment keeps the history.
 UNTRACKED = {
+    "billing.UnmatchedTransfer",  # a proxy of BankFileEntry (the finance queue), whose history is kept
     "accounts.IdempotentRequest",
     "accounts.SandboxState",
     "billing.InvoiceLine",

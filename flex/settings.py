@@ -374,6 +374,18 @@ FLEX_BANK = {
 # SEPA Core: the file reaches the bank at least this many TARGET2 business days before the collection
 # date (Dutch banks' cut-off is D-1; one day more leaves room for a retry).
 FLEX_DIRECT_DEBIT_LEAD_DAYS = int(os.environ.get("FLEX_DIRECT_DEBIT_LEAD_DAYS", "2"))
+# Card payers (billing/services/cards.py, PAY-1): a failed charge is tried again after each of
+# `retry_days` (in days after the failure; 3 and 7: a payday often falls in between), then the
+# subscriber is asked to pay online or update the card. A charge claimed by a worker that vanished is
+# asked for again (same idempotency key) after `claim_minutes`; one whose webhook never came is asked
+# for by status after `status_after_minutes`.
+# Where subscribers reach the portal: links in e-mails (e.g. the pay button of an open invoice).
+FLEX_SITE_URL = os.environ.get("FLEX_SITE_URL", "http://127.0.0.1:8000")
+FLEX_CARD_CHARGES = {
+    "retry_days": [int(d) for d in os.environ.get("FLEX_CARD_RETRY_DAYS", "3,7").split(",") if d.strip()],
+    "claim_minutes": int(os.environ.get("FLEX_CARD_CLAIM_MINUTES", "10")),
+    "status_after_minutes": int(os.environ.get("FLEX_CARD_STATUS_AFTER_MINUTES", "60")),
+}
 
 # The supplier's details every invoice names (Wet OB 1968 art. 35a lid 1). The first InvoiceIssuer row is
 # made from these at migration; later changes are new dated rows in the admin (billing.InvoiceIssuer).

@@ -38,6 +38,10 @@ _VIEW_BILLING = _crud(
     "mandate",
     "directdebitbatch",
     "directdebitcollection",
+    "cardcharge",
+    "providerevent",
+    "refund",
+    "credittransferbatch",
     actions=("view",),
 )
 # PAY-1: a mandate given on paper is recorded by staff, replacing the active one; a revocation too.
@@ -78,7 +82,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"billing.terminate_subscription"}
     | _MANDATES
     # PAY-1: direct-debit files go to the bank, and the bank's outcome is recorded, by finance.
-    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"},
+    | {"billing.submit_directdebitbatch", "billing.settle_directdebitbatch"}
+    # PAY-1, WD-2, TERM-4: refunds (a credit balance, a returned transfer) and the bank's execution of the
+    # credit-transfer file are finance's.
+    | {"billing.refund_payment", "billing.settle_credittransferbatch"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

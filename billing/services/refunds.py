@@ -347,6 +347,16 @@ def pay_out_credit_transfers(*, actor: Actor) -> CreditTransferBatch | None:
     now = clock.now()
     execution_date = _execution_date_open(next_target_day(clock.today()))
     with transaction.atomic(), history_context(actor, "pay_out_credit_transfers"):
+        waiting = (
+            Refund.objects.filter(
+                route=RefundRoute.CREDIT_TRANSFER, status=RefundStatus.REQUESTED, batch__isnull=True
+            ).exists()
+            or CreditTransferBatch.objects.filter(
+                execution_date=execution_date, status=TransferBatchStatus.CREATED
+            ).exists()
+        )
+        if not waiting:
+            return None
         batch, _created = CreditTransferBatch.objects.get_or_create(
             execution_date=execution_date,
             defaults={"message_id": f"FLEX-CT-{execution_date:%Y%m%d}", "created_at": now},

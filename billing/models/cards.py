@@ -78,7 +78,6 @@ class CardCharge(models.Model):
         verbose_name = _("card charge")
         verbose_name_plural = _("card charges")
         ordering = ["-requested_at", "-id"]
-        permissions = [("charge_cards", "Can run the card charges job from the admin")]
         constraints = [
             # An invoice has one charge in flight at a time: two workers, a rerun, never charge it twice.
             models.UniqueConstraint(

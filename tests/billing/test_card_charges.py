@@ -166,10 +166,21 @@ def test_pay_8_the_stop_email_is_in_dutch_for_a_dutch_subscriber(travel, setting
     assert "kaart" in stopped.body and "/pay/" in stopped.body
 
 
-def test_pay_1_an_invoice_paid_meanwhile_is_not_charged(travel):
+def test_pay_1_an_invoice_paid_meanwhile_is_not_charged(travel, monkeypatch):
     subscription = card_payer()
     invoice = monthly_invoice(subscription, DUE)
-    services.receive_payment(
+    travel("2026-03-05")
+
+    def killed(*args, **kwargs):
+        raise SystemExit("worker killed after requesting the charge, before sending it")
+
+    real_send = cards._send
+    monkeypatch.setattr(cards, "_send", killed)
+    with pytest.raises(SystemExit):
+        services.charge_due_invoices(actor=JOB)
+    monkeypatch.setattr(cards, "_send", real_send)
+    assert CardCharge.objects.get(invoice=invoice).status == ChargeStatus.REQUESTED
+    services.receive_payment(  # meanwhile the subscriber pays by bank transfer
         subscriber_id=subscription.subscriber_id,
         amount=invoice.gross_total,
         method="bank_transfer",
@@ -177,9 +188,9 @@ def test_pay_1_an_invoice_paid_meanwhile_is_not_charged(travel):
         invoice_id=invoice.pk,
         actor=JOB,
     )
-    travel("2026-03-05")
     services.charge_due_invoices(actor=JOB)
-    assert not CardCharge.objects.exists()
+    charge = CardCharge.objects.get(invoice=invoice)
+    assert (charge.status, charge.failure_code) == (ChargeStatus.CANCELLED, "nothing_to_charge")
     assert provider_charges(invoice) == []
 
 

@@ -38,6 +38,10 @@ _VIEW_BILLING = _crud(
     "mandate",
     "directdebitbatch",
     "directdebitcollection",
+    "cardcharge",
+    "providerevent",
+    "refund",
+    "credittransferbatch",
     actions=("view",),
 )
 # PAY-1: a mandate given on paper is recorded by staff, replacing the active one; a revocation too.
@@ -85,7 +89,10 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | {"billing.view_openreceivable", "billing.view_finance_dashboard"}
     # PAY-1: finance imports the bank's files, sees what each line did and works the unmatched queue.
     | _crud("billing", "bankfile", "bankfileentry", "unmatchedtransfer", "returnreasonpolicy", actions=("view",))
-    | {"billing.import_bankfile", "billing.resolve_bankfileentry"},
+    | {"billing.import_bankfile", "billing.resolve_bankfileentry"}
+    # PAY-1, WD-2, TERM-4: refunds (a credit balance, a returned transfer) and the bank's execution of the
+    # credit-transfer file are finance's.
+    | {"billing.refund_payment", "billing.settle_credittransferbatch"},
     PRIVACY_OFFICER: _VIEW_PEOPLE
     | _VIEW_BILLING
     | {"audit.view_auditevent", "accounts.view_partner", "accounts.view_user", "billing.view_refusalrecord"}

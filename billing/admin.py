@@ -30,6 +30,7 @@ from billing.models import (
     TerminationGround,
     TermsVersion,
 )
+from billing.payments_admin import refund_credit_balance_action
 from billing.services import terms
 from flex.audit.trail import Actor
 from flex.large_tables import DIGITS, EMAIL, INVOICE_NUMBER, NAME, REFERENCE, SERIAL, Finder, upper
@@ -265,6 +266,10 @@ class PaymentAdmin(WindowAdmin):
     list_select_related = ["invoice", "subscriber"]
     inlines = [PaymentAllocationInline]
     sortable_by = []
+    actions = [refund_credit_balance_action]
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("billing.refund_payment")
 
 
 @admin.register(SubscriptionAddOn)

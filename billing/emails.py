@@ -33,6 +33,12 @@ def send_invoice(invoice_id: int) -> bool:
                 and invoice.subscription is not None
                 and invoice.subscription.payment_method == PaymentMethod.SEPA_DIRECT_DEBIT
             )
+            # A card payer's invoice is charged to the card on its due date (PAY-1), no pre-notification.
+            card = (
+                invoice.kind == InvoiceKind.MONTHLY
+                and invoice.subscription is not None
+                and invoice.subscription.payment_method == PaymentMethod.CARD
+            )
             body = render_to_string(
                 "billing/email/invoice.txt",
                 {
@@ -40,6 +46,7 @@ def send_invoice(invoice_id: int) -> bool:
                     "lines": invoice.lines.all(),
                     "subscriber": subscriber,
                     "direct_debit": direct_debit,
+                    "card": card,
                     "creditor": settings.FLEX_CREDITOR,
                 },
             )
@@ -85,7 +92,8 @@ def send_application_decision(application_id: int) -> bool:
 
 
 def _portal(path: str) -> str:
-    return settings.FLEX["PORTAL_URL"] + path
+    """A link into the portal for an e-mail (FLEX_SITE_URL: the portal's address as subscribers reach it)."""
+    return settings.FLEX_SITE_URL.rstrip("/") + path
 
 
 def send_recollection(collection_id: int) -> bool:
@@ -141,4 +149,66 @@ def send_collection_stopped(collection_id: int, ask_for_mandate: bool) -> bool:
         )
         subject = _("Flex: please pay invoice %(number)s") % {"number": invoice.number}
     EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()
+    return True
+
+
+def _send_in_language(subscriber, template: str, subject, context: dict) -> None:
+    """Render and send in the subscriber's language (PAY-8)."""
+    with translation.override(subscriber.language):
+        body = render_to_string(template, {"subscriber": subscriber, **context})
+        subject = str(subject())
+    EmailMessage(subject=subject, body=body, to=[subscriber.email]).send()
+
+
+def _pay_url(invoice: Invoice) -> str:
+    from django.urls import reverse
+
+    return _portal(reverse("portal:pay_invoice", args=[invoice.number]))
+
+
+def send_card_charge_stopped(charge_id: int) -> bool:
+    """The last attempt to charge an invoice to the card failed (PAY-1 retry policy): ask the subscriber
+    to pay it online or update the card (PAY-8). Not sent when the invoice got paid meanwhile."""
+    from billing import selectors
+    from billing.models import CardCharge
+
+    charge = CardCharge.objects.select_related("invoice", "subscriber").get(pk=charge_id)
+    invoice = selectors.with_amount_open(Invoice.objects.filter(pk=charge.invoice_id)).get()
+    if invoice.status != "open" or invoice.amount_open <= 0:
+        return False
+    _send_in_language(
+        charge.subscriber,
+        "billing/email/card_charge_stopped.txt",
+        lambda: _("Flex: we could not charge invoice %(number)s to your card") % {"number": invoice.number},
+        {"invoice": invoice, "charge": charge, "pay_url": _pay_url(invoice)},
+    )
+    return True
+
+
+def send_card_chargeback(charge_id: int) -> bool:
+    """A card payment of an invoice was charged back: the invoice is open again; ask the subscriber to
+    pay it (PAY-8)."""
+    from billing.models import CardCharge
+
+    charge = CardCharge.objects.select_related("invoice", "subscriber").get(pk=charge_id)
+    return _send_chargeback(charge.subscriber, [charge.invoice], charge.amount)
+
+
+def send_payment_chargeback(payment_id: int) -> bool:
+    """A payment made at the checkout was charged back: the invoices it paid are open again (PAY-8)."""
+    from billing.models import Payment
+
+    payment = Payment.objects.select_related("subscriber").get(pk=payment_id)
+    invoices = list(Invoice.objects.filter(allocations__payment=payment).distinct().order_by("number"))
+    return _send_chargeback(payment.subscriber, invoices, payment.amount)
+
+
+def _send_chargeback(subscriber, invoices: list, amount) -> bool:
+    reopened = [invoice for invoice in invoices if invoice.status == "open"]
+    _send_in_language(
+        subscriber,
+        "billing/email/chargeback.txt",
+        lambda: _("Flex: your card payment was reversed"),
+        {"invoices": reopened, "amount": amount, "pay_urls": [(i, _pay_url(i)) for i in reopened]},
+    )
     return True

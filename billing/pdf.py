@@ -5,8 +5,8 @@ supplier's and the customer's names and addresses and VAT numbers, the period of
 description, quantity, unit price excl. VAT and VAT rate, the VAT per rate and the totals; for a credit
 note the invoice it corrects); only the fixed texts are written in the subscriber's language (PAY-8),
 the lines stay in the words they were issued in. The payment block says how the invoice gets paid as
-it stands when the PDF is made: collected by SEPA direct debit on the due date, to be transferred with
-the invoice number as payment reference, paid, or (a credit note) paid back.
+it stands when the PDF is made: collected by SEPA direct debit or charged to the card on the due date,
+to be transferred with the invoice number as payment reference, paid, or (a credit note) paid back.
 
 Rendering is on demand, ~30 ms a page (bench/invoice_pdf.py), so nothing is stored: the document is
 the same every time because the invoice never changes (the database refuses it).
@@ -91,8 +91,17 @@ def is_collected_by_direct_debit(invoice: Invoice) -> bool:
     )
 
 
+def is_charged_to_card(invoice: Invoice) -> bool:
+    """A monthly invoice of a card payer is charged to the card on its due date (PAY-1)."""
+    return (
+        invoice.kind == InvoiceKind.MONTHLY
+        and invoice.subscription is not None
+        and invoice.subscription.payment_method == PaymentMethod.CARD
+    )
+
+
 def payment_instruction(invoice: Invoice) -> str:
-    """Which payment block the document shows: direct_debit, transfer, paid or credited for an invoice;
+    """Which payment block the document shows: direct_debit, card, transfer, paid or credited for an invoice;
     refund or cancelled for a credit note."""
     if invoice.kind == InvoiceKind.CREDIT_NOTE:
         # Money comes back only where money was paid; otherwise the credit note just cancels the invoice.
@@ -101,7 +110,9 @@ def payment_instruction(invoice: Invoice) -> str:
         return "paid"
     if invoice.status != InvoiceStatus.OPEN:
         return "credited"
-    return "direct_debit" if is_collected_by_direct_debit(invoice) else "transfer"
+    if is_collected_by_direct_debit(invoice):
+        return "direct_debit"
+    return "card" if is_charged_to_card(invoice) else "transfer"
 
 
 def grouped_iban(iban: str) -> str:

@@ -145,3 +145,42 @@ def send_collection_stopped_email(collection_id: int, ask_for_mandate: bool) -> 
 def import_bank_files() -> int:
     """Daily (PAY-1): the bank's new report files (pain.002, camt.054, camt.053), fetched and booked."""
     return len(services.fetch_bank_files(actor=Actor.system("bank_files")))
+
+
+@shared_task
+def charge_cards() -> dict:
+    """Daily (PAY-1): card payers' open invoices whose due date or retry day has come are charged."""
+    return services.charge_due_invoices(actor=Actor.system("card_charges"))
+
+
+@shared_task(**PARTNER_RETRY)
+def settle_sandbox_charge(payment_id: str) -> None:
+    """The sandbox provider's card network answering a charge a moment later (sandbox only)."""
+    from billing.adapters.payments import payment_provider
+
+    payment_provider().settle_charge(payment_id)
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_card_charge_stopped_email(charge_id: int) -> None:
+    emails.send_card_charge_stopped(int(charge_id))
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_card_chargeback_email(charge_id: int) -> None:
+    emails.send_card_chargeback(int(charge_id))
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def send_payment_chargeback_email(payment_id: int) -> None:
+    emails.send_payment_chargeback(int(payment_id))
+
+
+@shared_task
+def pay_out_refunds() -> int | None:
+    """Daily (PAY-1, WD-2, TERM-4): provider refunds left unsent go out again; requested credit
+    transfers go into the day's pain.001 file, handed to the bank."""
+    actor = Actor.system("refunds")
+    services.send_requested_refunds(actor=actor)
+    batch = services.pay_out_credit_transfers(actor=actor)
+    return batch.pk if batch else None

@@ -71,6 +71,16 @@ app.conf.beat_schedule = {
         "task": "billing.tasks.lapse_unused_mandates",
         "schedule": crontab(hour=5, minute=0),
     },
+    # PAY-1: card payers' invoices are charged on their due date, failed charges on their retry day.
+    "charge-cards": {
+        "task": "billing.tasks.charge_cards",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # PAY-1, WD-2, TERM-4: refunds by credit transfer go to the bank in the day's pain.001 file.
+    "pay-out-refunds": {
+        "task": "billing.tasks.pay_out_refunds",
+        "schedule": crontab(hour=7, minute=30),
+    },
     "resume-awaiting-stock": {
         "task": "billing.tasks.resume_awaiting_stock",
         "schedule": crontab(minute="*/15"),

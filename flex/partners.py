@@ -157,11 +157,13 @@ class JsonHttpClient:
         self.cfg = cfg
         self._client = httpx.Client(base_url=cfg.url, timeout=timeout, headers={"Authorization": f"Bearer {cfg.key}"})
 
-    def request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self, method: str, path: str, payload: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         import httpx
 
         body = json.dumps(payload, sort_keys=True).encode() if payload is not None else b""
-        headers = {"Content-Type": "application/json", "Flex-Signature": sign(body, self.cfg.secret)}
+        headers = {**(headers or {}), "Content-Type": "application/json", "Flex-Signature": sign(body, self.cfg.secret)}
         try:
             response = self._client.request(method, path, content=body or None, headers=headers)
         except (httpx.TimeoutException, httpx.TransportError) as error:

@@ -376,6 +376,18 @@ FLEX_BANK = {
 # SEPA Core: the file reaches the bank at least this many TARGET2 business days before the collection
 # date (Dutch banks' cut-off is D-1; one day more leaves room for a retry).
 FLEX_DIRECT_DEBIT_LEAD_DAYS = int(os.environ.get("FLEX_DIRECT_DEBIT_LEAD_DAYS", "2"))
+# Card payers (billing/services/cards.py, PAY-1): a failed charge is tried again after each of
+# `retry_days` (in days after the failure; 3 and 7: a payday often falls in between), then the
+# subscriber is asked to pay online or update the card. A charge claimed by a worker that vanished is
+# asked for again (same idempotency key) after `claim_minutes`; one whose webhook never came is asked
+# for by status after `status_after_minutes`.
+# Where subscribers reach the portal: links in e-mails (e.g. the pay button of an open invoice).
+FLEX_SITE_URL = os.environ.get("FLEX_SITE_URL", "http://127.0.0.1:8000")
+FLEX_CARD_CHARGES = {
+    "retry_days": [int(d) for d in os.environ.get("FLEX_CARD_RETRY_DAYS", "3,7").split(",") if d.strip()],
+    "claim_minutes": int(os.environ.get("FLEX_CARD_CLAIM_MINUTES", "10")),
+    "status_after_minutes": int(os.environ.get("FLEX_CARD_STATUS_AFTER_MINUTES", "60")),
+}
 
 # The supplier's details every invoice names (Wet OB 1968 art. 35a lid 1). The first InvoiceIssuer row is
 # made from these at migration; later changes are new dated rows in the admin (billing.InvoiceIssuer).
@@ -391,8 +403,6 @@ FLEX_ISSUER = {
 # term the invoice falls due on the period's first day, and for SEPA payers the invoice e-mail is the
 # pre-notification at least 14 days before the collection (SEPA Core rulebook PT-03.10; terms art. 8).
 FLEX["INVOICE_LEAD_DAYS"] = int(os.environ.get("FLEX_INVOICE_LEAD_DAYS", "14"))
-# Links in e-mails to subscribers (the portal's address as they reach it).
-FLEX["PORTAL_URL"] = os.environ.get("FLEX_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 # Subscriptions per chunk of the monthly run: one short transaction and one Celery task each (5,000:
 # fewer commits, ~30% faster than 1,000 in bench/billing_run.py, and a few MiB of memory).
 FLEX["BILLING_CHUNK_SIZE"] = int(os.environ.get("FLEX_BILLING_CHUNK_SIZE", "5000"))

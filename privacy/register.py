@@ -384,6 +384,80 @@ REGISTER: dict[str, dict[str, Entry]] = {
         ),
         "file": personal(C.FINANCIAL, E.LEGAL_HOLD, "the pain.008 file names debtors and accounts; 7 years"),
     },
+    "billing.CardCharge": {
+        "id": N,
+        "invoice": L,
+        "subscriber": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in (
+                "attempt",
+                "amount",
+                "status",
+                "idempotency_key",
+                "provider_payment_id",
+                "failure_code",
+                "chargeback_reason",
+                "requested_at",
+                "sent_at",
+                "decided_at",
+                "provider_event_at",
+                "next_attempt_on",
+                "gave_up_at",
+            )
+        },
+    },
+    "billing.ProviderEvent": {
+        **_not_personal("id", "event_id", "event_type", "occurred_at", "received_at"),
+        # The provider's payment id and what the event did point at a subscriber's payment.
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in ("payment_id", "outcome")
+        },
+    },
+    "billing.Refund": {
+        "id": N,
+        "payment": L,
+        "subscriber": L,
+        "batch": L,
+        **{
+            name: personal(C.FINANCIAL, E.LEGAL_HOLD, "accounting record, 7 years (AWR art. 52)")
+            for name in (
+                "amount",
+                "from_credit",
+                "reason",
+                "rule",
+                "route",
+                "status",
+                "key",
+                "external_reference",
+                "creditor_name",
+                "creditor_iban",
+                "failure_reason",
+                "requested_by",
+                "requested_at",
+                "sent_at",
+                "completed_at",
+                "failed_at",
+            )
+        },
+    },
+    "billing.CreditTransferBatch": {
+        **_not_personal(
+            "id",
+            "execution_date",
+            "message_id",
+            "status",
+            "created_at",
+            "file_sha256",
+            "file_size",
+            "transaction_count",
+            "control_sum",
+            "submitted_at",
+            "bank_reference",
+        ),
+        "file": personal(C.FINANCIAL, E.LEGAL_HOLD, "the pain.001 file names creditors and accounts; 7 years"),
+    },
     "billing.DirectDebitCollection": {
         "id": N,
         "batch": L,

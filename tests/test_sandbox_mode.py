@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
 from billing.adapters.payments import payment_provider
-from billing.models import Payment
+from billing.models import Payment, PaymentAllocation
 from flex.partners import BadSignature, sign, verify
 from tests.signup import ready_to_submit, signup_world
 
@@ -20,6 +20,7 @@ SANDBOX_SECRET = "sandbox-payments-secret-not-for-production"
 @pytest.fixture
 def unpaid(transactional_db, settings):
     application = ready_to_submit(signup_world(settings))
+    PaymentAllocation.objects.all().delete()
     Payment.objects.all().delete()
     application.invoices.update(status="open", paid_at=None)
     return application.invoices.get()

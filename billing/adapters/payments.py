@@ -1,17 +1,26 @@
-"""Payment provider: checkouts (iDEAL, card), status, mandate verification, refunds, signed webhooks.
+"""Payment provider: checkouts (iDEAL, card), recurring card charges, status, mandate verification,
+refunds, signed webhooks.
 
 The applicant pays the first 3 monthly fees upfront (TERM-1, REG-7) on the provider's checkout page;
 the provider then calls our webhook, signed, and we can also ask it for the status on return. Both
 paths record the payment once (the provider's payment id is unique on `Payment`).
+
+A card payer's monthly invoices are charged to the card authorised at sign-up (`charge`, PAY-1) with an
+idempotency key: asking again with the same key answers with the same payment and never charges twice
+(a crash between the provider's answer and our commit is recovered by asking again). The outcome
+arrives by webhook, as an event with its own id and type (`payment.succeeded`, `payment.failed`,
+`payment.chargeback`) and the provider's time of the event.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.urls import reverse
@@ -33,14 +42,32 @@ class Checkout:
 class ProviderPayment:
     payment_id: str
     reference: str
-    status: str  # "open", "paid", "failed", "cancelled"
+    status: str  # "open", "pending", "paid", "failed", "cancelled", "expired", "charged_back"
     amount: Decimal
     method: str = ""  # "ideal" or "card" once paid
     card_token: str = ""  # a reusable card authorisation for the monthly fees (PAY-1)
+    # The webhook event that reports it (none when we asked for the status ourselves).
+    event_id: str = ""
+    event_type: str = ""
+    occurred_at: datetime | None = None
+    failure_code: str = ""  # why a charge failed: "insufficient_funds", "card_declined", "expired_card", ...
+    chargeback_reason: str = ""
 
     @property
     def is_paid(self) -> bool:
-        return self.status == "paid"
+        """Money was received (a payment charged back later was received first)."""
+        return self.status in ("paid", "charged_back")
+
+    @property
+    def kind_of_event(self) -> str:
+        """The event's type, or the one its status implies (a status report without an event id)."""
+        return self.event_type or STATUS_EVENTS.get(self.status, "payment.status")
+
+    @property
+    def identity_of_event(self) -> str:
+        """The event's id: the provider's, or for a bare status report its payment and status (the same
+        status of the same payment reported twice is the same event)."""
+        return self.event_id or f"{self.payment_id}:{self.status}"
 
 
 class WebhookBodyInvalid(ValueError):  # noqa: N818 - reads as the partner's answer
@@ -59,8 +86,15 @@ WEBHOOK_TEXT_FIELDS = {
     "status": (True, 20),
     "method": (False, 20),
     "card_token": (False, 100),
+    "event_id": (False, 100),
+    "event_type": (False, 40),
+    "failure_code": (False, 40),
+    "chargeback_reason": (False, 100),
 }
-WEBHOOK_STATUSES = ("open", "paid", "failed", "cancelled", "expired", "pending")
+WEBHOOK_STATUSES = ("open", "paid", "failed", "cancelled", "expired", "pending", "charged_back")
+EVENT_TYPES = ("payment.succeeded", "payment.failed", "payment.chargeback", "payment.status")
+# A status report without an event type is the event its status implies.
+STATUS_EVENTS = {"paid": "payment.succeeded", "failed": "payment.failed", "charged_back": "payment.chargeback"}
 LARGEST_AMOUNT = Decimal("9999999999.99")  # MoneyField: 12 digits, 2 decimals
 
 
@@ -86,7 +120,26 @@ def read_webhook_body(body: bytes) -> ProviderPayment:
         text[name] = value
     if text["status"] not in WEBHOOK_STATUSES:
         raise WebhookBodyInvalid("status", f"One of: {', '.join(WEBHOOK_STATUSES)}.")
-    return ProviderPayment(amount=_amount(data.get("amount")), **text)
+    if text["event_type"] and text["event_type"] not in EVENT_TYPES:
+        raise WebhookBodyInvalid("event_type", f"One of: {', '.join(EVENT_TYPES)}.")
+    if text["event_id"] and not text["event_type"]:
+        raise WebhookBodyInvalid("event_type", "An event with an id needs its type.")
+    return ProviderPayment(amount=_amount(data.get("amount")), occurred_at=_moment(data.get("occurred_at")), **text)
+
+
+def _moment(value) -> datetime | None:
+    """The provider's time of the event: ISO 8601 with its UTC offset, or absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise WebhookBodyInvalid("occurred_at", 'Must be a time like "2026-03-05T10:15:00+00:00".')
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise WebhookBodyInvalid("occurred_at", 'Must be a time like "2026-03-05T10:15:00+00:00".') from None
+    if moment.tzinfo is None:
+        raise WebhookBodyInvalid("occurred_at", "Must give its UTC offset.")
+    return moment
 
 
 def _amount(value) -> Decimal:
@@ -128,7 +181,16 @@ class PaymentProvider(ABC):
     def verify_mandate(self, *, iban: str, account_holder: str, mandate_reference: str) -> MandateCheck: ...
 
     @abstractmethod
-    def refund(self, payment_id: str, amount: Decimal) -> str: ...
+    def refund(self, payment_id: str, amount: Decimal, idempotency_key: str = "") -> str:
+        """Pay `amount` of the payment back; the same idempotency key again is the same refund."""
+
+    @abstractmethod
+    def charge(
+        self, token: str, amount: Decimal, reference: str, idempotency_key: str, *, customer_name: str = ""
+    ) -> ProviderPayment:
+        """Charge `amount` to the card authorisation `token` for invoice `reference` (PAY-1). The same
+        idempotency key again answers with the same payment and charges nothing more. The answer is
+        usually still "pending": the outcome follows by webhook (or `status`)."""
 
     def parse_webhook(self, body: bytes, signature: str) -> ProviderPayment:
         """Verify the signature (BadSignature otherwise) and read the payment from the body
@@ -140,7 +202,22 @@ class PaymentProvider(ABC):
 def webhook_body(payment: ProviderPayment) -> bytes:
     data = asdict(payment)
     data["amount"] = str(payment.amount)
+    data["occurred_at"] = payment.occurred_at.isoformat() if payment.occurred_at else ""
     return json.dumps(data, sort_keys=True).encode()
+
+
+def event_of(payment: ProviderPayment, event_type: str) -> ProviderPayment:
+    """The payment as a webhook event of `event_type`, with a fresh id and the provider's time."""
+    from dataclasses import replace
+
+    from django.utils import timezone
+
+    return replace(
+        payment,
+        event_id=f"evt_{secrets.token_hex(8)}",
+        event_type=event_type,
+        occurred_at=timezone.now(),  # noqa: TID251 - the provider's wall clock, not domain time
+    )
 
 
 class SandboxPaymentProvider(PaymentProvider):
@@ -187,8 +264,6 @@ class SandboxPaymentProvider(PaymentProvider):
 
     def pay(self, payment_id: str, *, method: str | None) -> str:
         """The payer presses a button on the checkout page (method None: the payment fails)."""
-        from billing.tasks import deliver_sandbox_payment_webhook
-
         settled = []
 
         def settle(state: dict) -> dict:
@@ -204,9 +279,15 @@ class SandboxPaymentProvider(PaymentProvider):
         if not state:
             raise PartnerRejected("payments (sandbox): unknown or expired checkout")
         if settled:
-            body = webhook_body(self.status(payment_id))
-            deliver_sandbox_payment_webhook.delay(body.decode(), sign(body, self.cfg.secret))
+            payment = self.status(payment_id)
+            self._send_webhook(event_of(payment, "payment.succeeded" if method else "payment.failed"))
         return state["return_url"]
+
+    def _send_webhook(self, event: ProviderPayment) -> None:
+        from billing.tasks import deliver_sandbox_payment_webhook
+
+        body = webhook_body(event)
+        deliver_sandbox_payment_webhook.delay(body.decode(), sign(body, self.cfg.secret))
 
     def status(self, payment_id: str) -> ProviderPayment:
         sandbox_latency()
@@ -220,7 +301,87 @@ class SandboxPaymentProvider(PaymentProvider):
             amount=Decimal(state["amount"]),
             method=state["method"],
             card_token=state["card_token"],
+            failure_code=state.get("failure_code", ""),
+            chargeback_reason=state.get("chargeback_reason", ""),
         )
+
+    # Recurring card charges (PAY-1). Who is declined, as a card issuer would:
+    NAMED_DECLINES = (("Weigeraar", "card_declined"), ("Wanbetaler", "insufficient_funds"))
+    DECLINED_PER_THOUSAND = 20  # ~2 % of the rest: insufficient funds, by a hash of the idempotency key
+
+    def charge(self, token, amount, reference, idempotency_key, *, customer_name="") -> ProviderPayment:
+        """As a provider does: the same idempotency key is the same payment (its id follows from the key,
+        so two callers at once meet on one record); the outcome is decided now and reported a moment
+        later by a signed webhook (a job), as "pending" until then."""
+        sandbox_latency()
+        if not token.startswith("ctok_"):
+            raise PartnerRejected("payments (sandbox): unknown card authorisation")
+        digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+        payment_id = f"tr_{digest[:16]}"
+        if sandbox_state.first_time(self.PARTNER, f"charge:{payment_id}"):
+            failure = next((code for word, code in self.NAMED_DECLINES if word.lower() in customer_name.lower()), "")
+            if not failure and int(digest[16:24], 16) % 1000 < self.DECLINED_PER_THOUSAND:
+                failure = "insufficient_funds"
+            sandbox_state.remember(
+                self.PARTNER,
+                payment_id,
+                {
+                    "reference": reference,
+                    "amount": str(amount),
+                    "status": "pending",
+                    "method": "card",
+                    "card_token": token,
+                    "outcome": failure or "paid",
+                    "idempotency_key": idempotency_key,
+                    "opened_at": time.time(),  # noqa: TID251 - the provider's wall clock
+                },
+            )
+            from billing.tasks import settle_sandbox_charge
+
+            settle_sandbox_charge.apply_async((payment_id,), countdown=2)
+        state = None
+        for _ in range(50):  # another caller with the same key is writing the record right now
+            state = sandbox_state.recall(self.PARTNER, payment_id)
+            if state is not None:
+                break
+            time.sleep(0.02)
+        if state is None:
+            raise PartnerRejected("payments (sandbox): charge not found")
+        if Decimal(state["amount"]) != Decimal(amount) or state["reference"] != reference:
+            # Providers refuse a reused idempotency key with another request (Stripe: 400 idempotency_error).
+            raise PartnerRejected("payments (sandbox): idempotency key reused with other parameters")
+        return self.status(payment_id)
+
+    def settle_charge(self, payment_id: str) -> None:
+        """The card network's answer arrives: the charge is paid or failed, and the webhook goes out."""
+        changed = []
+
+        def settle(state: dict) -> dict:
+            if state["status"] == "pending":
+                outcome = state.pop("outcome", "paid")
+                state["status"] = "paid" if outcome == "paid" else "failed"
+                state["failure_code"] = "" if outcome == "paid" else outcome
+                changed.append(state["status"])
+            return state
+
+        sandbox_state.change(self.PARTNER, payment_id, settle)
+        if changed:
+            event = "payment.succeeded" if changed[0] == "paid" else "payment.failed"
+            self._send_webhook(event_of(self.status(payment_id), event))
+
+    def charge_back(self, payment_id: str, reason: str = "fraudulent") -> None:
+        """The cardholder disputes a paid charge at their bank (sandbox control, for tests and demos)."""
+        changed = []
+
+        def dispute(state: dict) -> dict:
+            if state["status"] == "paid":
+                state["status"], state["chargeback_reason"] = "charged_back", reason
+                changed.append(True)
+            return state
+
+        sandbox_state.change(self.PARTNER, payment_id, dispute)
+        if changed:
+            self._send_webhook(event_of(self.status(payment_id), "payment.chargeback"))
 
     def verify_mandate(self, *, iban, account_holder, mandate_reference) -> MandateCheck:
         sandbox_latency()
@@ -228,20 +389,27 @@ class SandboxPaymentProvider(PaymentProvider):
             return MandateCheck(False, "account holder name does not match the account")
         return MandateCheck(True, "name matches the account")
 
-    def refund(self, payment_id: str, amount: Decimal) -> str:
-        """As a provider does: only a paid payment, and never more than was paid in all."""
+    def refund(self, payment_id: str, amount: Decimal, idempotency_key: str = "") -> str:
+        """As a provider does: only a paid payment, and never more than was paid in all; the same
+        idempotency key again answers with the refund it made the first time."""
         sandbox_latency()
         refund_id = f"re_{secrets.token_hex(8)}"
         problems = []
 
         def add_refund(state: dict) -> dict:
+            nonlocal refund_id
+            done = [r for r in state.get("refunds", []) if idempotency_key and r.get("key") == idempotency_key]
+            if done:
+                refund_id = done[0]["id"]
+                return state
             refunded = sum((Decimal(r["amount"]) for r in state.get("refunds", [])), Decimal("0"))
             if state["status"] != "paid":
                 problems.append(f"payment is {state['status']}, not paid")
             elif refunded + amount > Decimal(state["amount"]):
                 problems.append(f"refunds would exceed the {state['amount']} paid")
             else:
-                state["refunds"] = [*state.get("refunds", []), {"id": refund_id, "amount": str(amount)}]
+                refund = {"id": refund_id, "amount": str(amount), "key": idempotency_key}
+                state["refunds"] = [*state.get("refunds", []), refund]
             return state
 
         if self.checkout(payment_id) is None or sandbox_state.change(self.PARTNER, payment_id, add_refund) is None:
@@ -275,15 +443,7 @@ class HttpPaymentProvider(PaymentProvider):
         return Checkout(answer["id"], answer["checkout_url"])
 
     def status(self, payment_id: str) -> ProviderPayment:
-        answer = self.http.request("GET", f"/payments/{payment_id}")
-        return ProviderPayment(
-            payment_id=answer["id"],
-            reference=answer["reference"],
-            status=answer["status"],
-            amount=Decimal(answer["amount"]["value"]),
-            method={"creditcard": "card"}.get(answer.get("method") or "", answer.get("method") or ""),
-            card_token=answer.get("mandate_id", ""),
-        )
+        return self._payment(self.http.request("GET", f"/payments/{payment_id}"))
 
     def verify_mandate(self, *, iban, account_holder, mandate_reference) -> MandateCheck:
         answer = self.http.request(
@@ -291,11 +451,41 @@ class HttpPaymentProvider(PaymentProvider):
         )
         return MandateCheck(answer["result"] == "match", answer.get("detail", ""))
 
-    def refund(self, payment_id: str, amount: Decimal) -> str:
+    def refund(self, payment_id: str, amount: Decimal, idempotency_key: str = "") -> str:
         answer = self.http.request(
-            "POST", f"/payments/{payment_id}/refunds", {"amount": {"currency": "EUR", "value": f"{amount:.2f}"}}
+            "POST",
+            f"/payments/{payment_id}/refunds",
+            {"amount": {"currency": "EUR", "value": f"{amount:.2f}"}},
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
         )
         return answer["id"]
+
+    def charge(self, token, amount, reference, idempotency_key, *, customer_name="") -> ProviderPayment:
+        answer = self.http.request(
+            "POST",
+            "/payments",
+            {
+                "amount": {"currency": "EUR", "value": f"{amount:.2f}"},
+                "reference": reference,
+                "description": f"Flex {reference}",
+                "mandate_id": token,
+                "sequence_type": "recurring",  # a merchant-initiated charge on the authorisation from sign-up
+            },
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self._payment(answer)
+
+    def _payment(self, answer: dict) -> ProviderPayment:
+        return ProviderPayment(
+            payment_id=answer["id"],
+            reference=answer["reference"],
+            status=answer["status"],
+            amount=Decimal(answer["amount"]["value"]),
+            method={"creditcard": "card"}.get(answer.get("method") or "", answer.get("method") or ""),
+            card_token=answer.get("mandate_id", ""),
+            failure_code=answer.get("failure_code", "") or "",
+            chargeback_reason=answer.get("chargeback_reason", "") or "",
+        )
 
 
 def payment_provider() -> PaymentProvider:

@@ -61,12 +61,19 @@ ALLOWED = {
     | {("billing.termsversion", "add"), ("accounts.subscriber", "change")}
     | PAPER_MANDATE,
 }
-# PAY-1: finance works the queue of unmatched bank transfers (each action calls a service, audited).
-QUEUE_ACTIONS = {("billing.unmatchedtransfer", "assign"), ("billing.unmatchedtransfer", "mark_to_refund")}
+# PAY-1: finance works the queue of unmatched bank transfers (each action calls a service, audited);
+# PAY-1, WD-2: finance refunds credit balances, records returned refunds and executed transfer files.
+FINANCE_ACTIONS = {
+    ("billing.unmatchedtransfer", "assign"),
+    ("billing.unmatchedtransfer", "mark_to_refund"),
+    ("billing.payment", "refund_credit_balance_action"),
+    ("billing.refund", "record_returned"),
+    ("billing.credittransferbatch", "record_executed"),
+}
 ALLOWED_ACTIONS = {
     roles.CUSTOMER_SERVICE: {("billing.application", "retry_unavailable_checks"), ("axes.accessattempt", "unlock")},
-    roles.FINANCE: QUEUE_ACTIONS,
-    roles.ADMIN: QUEUE_ACTIONS
+    roles.FINANCE: FINANCE_ACTIONS,
+    roles.ADMIN: FINANCE_ACTIONS
     | {
         ("billing.application", "retry_unavailable_checks"),
         ("axes.accessattempt", "unlock"),
@@ -128,6 +135,21 @@ def world(transactional_db, settings):
         file_name="statement.xml",
         actor=Actor.system("test"),
     )
+    # a card payer's invoice charged to the card (a card charge, the provider's events)
+    card_payer = subscribe(delivered_on=clock.today() - timedelta(days=40), payment_method="card")
+    monthly_invoice(card_payer, clock.today())
+    assert services.charge_due_invoices(actor=Actor.system("card_charges"))["requested"] == 1
+    # a credit balance paid back by SEPA credit transfer: a refund and its pain.001 batch
+    finance = Actor.system("test")
+    services.receive_payment(
+        subscriber_id=world.subscription.subscriber_id,
+        amount=Decimal("5.00"),
+        method="bank_transfer",
+        reference="BANK-ADMIN",
+        actor=finance,
+    )
+    assert services.refund_credit_balance(world.subscription.subscriber_id, reason="overpaid", actor=finance)
+    assert services.pay_out_credit_transfers(actor=finance) is not None
     return world
 
 

@@ -137,6 +137,13 @@ def test_a_signed_webhook_body_that_is_no_object_is_a_400(raw):
         (body(payment_id=7), "payment_id"),
         (body(reference="F\x00"), "reference"),
         (body(status="stolen"), "status"),
+        (body(event_id="evt_1", event_type="payment.teleported"), "event_type"),
+        (body(event_id="evt_1"), "event_type"),
+        (body(event_id="e" * 101, event_type="payment.succeeded"), "event_id"),
+        (body(occurred_at="yesterday"), "occurred_at"),
+        (body(occurred_at="2026-03-05T08:00:00"), "occurred_at"),
+        (body(failure_code=["x"]), "failure_code"),
+        (body(chargeback_reason="x" * 101), "chargeback_reason"),
     ],
 )
 def test_a_signed_webhook_with_a_bad_field_is_a_400_naming_it(raw, field):

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import Partner
-from billing.models import Payment, Subscription
+from billing.models import Payment, PaymentAllocation, Subscription
 from devices.models import Shipment, TrackingEvent
 from flex.partners import sign
 from tests.factories import api_key_for
@@ -139,6 +139,7 @@ def webhook(body: dict, secret: str | None = None, at: int | None = None):
 def unpaid(transactional_db, settings):
     world = signup_world(settings)
     application = ready_to_submit(world)
+    PaymentAllocation.objects.all().delete()
     Payment.objects.all().delete()
     application.invoices.update(status="open", paid_at=None)
     return application.invoices.get()

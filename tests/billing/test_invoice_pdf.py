@@ -145,13 +145,11 @@ def test_a_credit_note_pdf_names_the_invoice_it_corrects(travel, language, expec
     assert ("Vervaldatum" if language == "nl" else "Due date") not in text
 
 
-def test_a_card_payers_open_invoice_says_where_to_transfer_with_the_number_as_reference(travel):
+def test_pay_1_a_card_payers_open_invoice_says_it_is_charged_to_the_card_on_the_due_date(travel):
     invoice = monthly_invoice(travel, payment_method="card")
     text = pdf_text(invoice)
-    assert "Betaal € 54,00 uiterlijk op 30-04-2026" in text
-    assert "op rekening (IBAN) NL91 ABNA 0417 1643 00" in text
-    assert f"ten name van {invoice.issuer.name}" in text
-    assert f"betalingskenmerk {invoice.number}" in text
+    assert "Het bedrag van € 54,00 wordt op 30-04-2026 van je kaart afgeschreven" in text
+    assert "op rekening (IBAN)" not in text  # no transfer asked of a card payer
     assert "geïncasseerd" not in text
 
 

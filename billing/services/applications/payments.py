@@ -17,10 +17,11 @@ from billing.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Refund,
 )
 from billing.services.applications.signup import locked_draft
 from billing.services.subscriptions import email_invoice_on_commit, issue_prepayment_invoice, record_payment
-from flex.audit.trail import Actor, history_context, record
+from flex.audit.trail import Actor, history_context
 from flex.partners import PartnerTimeout
 from flex.refusals import Refusal, Refused
 
@@ -103,12 +104,14 @@ def record_provider_payment(payment, *, actor: Actor) -> Payment | None:
 
 
 def receive_payment_webhook(body: bytes, signature: str) -> Payment | None:
-    """A signed call from the payment provider (BadSignature when it is not): record what it reports."""
+    """A signed call from the payment provider (BadSignature when it is not): apply the event it
+    reports, once (`billing.services.cards.record_provider_event`)."""
     from billing.adapters.payments import payment_provider
+    from billing.services.cards import record_provider_event
 
     provider = payment_provider()
     payment = provider.parse_webhook(body, signature)
-    return record_provider_payment(payment, actor=Actor.partner(provider.cfg.partner_code))
+    return record_provider_event(payment, actor=Actor.partner(provider.cfg.partner_code))
 
 
 def _payment_status_unavailable() -> Refusal:
@@ -136,9 +139,11 @@ def refresh_prepayment(application_id: int, *, actor: Actor) -> bool:
 
 
 def refund_prepayment(application_id: int, *, actor: Actor) -> Invoice | None:
-    """A refused or withdrawn applicant gets the prepayment back: a credit note, once, and the refund
-    through the provider for each payment not refunded yet."""
-    from billing.adapters.payments import payment_provider
+    """A refused or withdrawn applicant gets the prepayment back (TERM-1): a credit note, once, and a
+    refund of each payment on the prepayment through the provider it was made with
+    (`billing.services.refunds.refund`: a Refund record each, once by its key). A provider that does
+    not answer leaves the refund requested and raises `PartnerTimeout`, so that the job tries again."""
+    from billing.services.refunds import refund, refundable
     from billing.services.subscriptions import issue_credit_note
 
     with transaction.atomic(), history_context(actor, "refund_prepayment"):
@@ -149,13 +154,25 @@ def refund_prepayment(application_id: int, *, actor: Actor) -> Invoice | None:
         if prepayment is None or prepayment.status != InvoiceStatus.PAID:
             return None
         credit = application.invoices.filter(kind=InvoiceKind.CREDIT_NOTE).first() or issue_credit_note(prepayment)
+    timeout = None
     for payment in Payment.objects.filter(allocations__invoice=prepayment, status=PaymentStatus.RECEIVED).distinct():
-        refund_id = payment_provider().refund(payment.provider_reference, payment.amount)
-        with transaction.atomic(), history_context(actor, "refund_payment"):
-            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.RECEIVED).update(
-                status=PaymentStatus.REFUNDED, refund_reference=refund_id
+        key = f"prepayment-{application_id}-{payment.pk}"
+        amount = refundable(payment)
+        if amount <= 0 and not Refund.objects.filter(key=key).exists():
+            continue
+        try:
+            refund(
+                payment.pk,
+                amount,
+                reason=f"application {application.reference} ended",
+                rule="TERM-1",
+                actor=actor,
+                key=key,
             )
-            record(actor, "refund_payment", payment, rule="TERM-1", refund=refund_id, amount=str(payment.amount))
+        except PartnerTimeout as error:
+            timeout = error
+    if timeout is not None:
+        raise timeout
     if not Payment.objects.filter(allocations__invoice=prepayment, status=PaymentStatus.RECEIVED).exists():
         Invoice.objects.filter(pk=credit.pk, status=InvoiceStatus.OPEN).update(status=InvoiceStatus.PAID)
     return credit

@@ -54,13 +54,14 @@ def load(count: int) -> None:
     )
     chunked(
         """INSERT INTO accounts_subscriber (kind, first_name, last_name, date_of_birth, organisation_name,
-               kvk_number, email, phone, created_at, user_id, verified_identity, language)
+               kvk_number, email, phone, created_at, user_id, verified_identity, language, vat_number)
            SELECT CASE WHEN n % 20 = 0 THEN 'organisation' ELSE 'person' END, 'Anna', 'Jansen ' || n,
                   date '1970-01-01' + (n % 15000),
                   CASE WHEN n % 20 = 0 THEN 'Bedrijf ' || n || ' B.V.' ELSE '' END,
                   CASE WHEN n % 20 = 0 THEN lpad((n % 100000000)::text, 8, '0') ELSE '' END,
                   u.email, '0612345678', now(), u.id, 'BILL-' || n,
-                  CASE WHEN n % 4 = 0 THEN 'en' ELSE 'nl' END
+                  CASE WHEN n % 4 = 0 THEN 'en' ELSE 'nl' END,
+                  CASE WHEN n % 20 = 0 THEN 'NL004495445B01' ELSE '' END
            FROM generate_series(%(start)s, %(end)s) AS n
            JOIN accounts_user u ON u.email = 'bill' || n || '@billing.example'"""
     )
@@ -142,7 +143,7 @@ SELECT nextval('floor_invoice_id'), 'F2026-' || lpad(row_number() OVER (ORDER BY
        t.net, t.gross - t.net, t.gross,
        CASE WHEN c.kind = 'organisation' THEN c.organisation_name ELSE c.first_name || ' ' || c.last_name END,
        a.street || ' ' || a.house_number || a.house_number_suffix || E'\\n' || a.postcode || ' ' || a.city,
-       '', %(issuer)s, s.id, s.subscriber_id
+       c.vat_number, %(issuer)s, s.id, s.subscriber_id
 FROM billing_subscription s
 JOIN billing_billingschedule b ON b.subscription_id = s.id
 JOIN totals t ON t.subscription_id = s.id

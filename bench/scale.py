@@ -67,14 +67,14 @@ def load(subscriptions: int, invoices: int, units: int, applications: int) -> di
         "subscribers",
         subscriptions,
         f"""INSERT INTO accounts_subscriber (kind, first_name, last_name, date_of_birth, organisation_name,
-               kvk_number, email, phone, created_at, user_id, verified_identity, language)
+               kvk_number, email, phone, created_at, user_id, verified_identity, language, vat_number)
            SELECT CASE WHEN n % 20 = 0 THEN 'organisation' ELSE 'person' END,
                   ({first_names})[1 + n % {len(FIRST_NAMES)}], ({surnames})[1 + (n / 7) % {len(SURNAMES)}],
                   date '1960-01-01' + (n % 15000),
                   CASE WHEN n % 20 = 0 THEN ({surnames})[1 + n % {len(SURNAMES)}] || ' B.V.' ELSE '' END,
                   CASE WHEN n % 20 = 0 THEN lpad((n % 100000000)::text, 8, '0') ELSE '' END,
                   u.email, '06' || lpad((n % 100000000)::text, 8, '0'),
-                  now(), u.id, 'BIN-' || n, 'nl'
+                  now(), u.id, 'BIN-' || n, 'nl', ''
            FROM generate_series(%(start)s, %(end)s) AS n
            JOIN accounts_user u ON u.email = 'scale' || n || '@scale.example'""",
     )

@@ -37,6 +37,7 @@ def set_up(count: int):
         Invoice,
         InvoiceLine,
         Payment,
+        PaymentAllocation,
         TermsVersion,
     )
     from devices.models import DeviceUnit, Plan
@@ -125,11 +126,23 @@ def set_up(count: int):
         ],
         batch_size=2000,
     )
-    Payment.objects.bulk_create(
+    payments = Payment.objects.bulk_create(
         [
-            Payment(invoice=i, amount=gross, method="ideal", provider_reference=f"BENCH-{i.number}", received_at=now)
+            Payment(
+                subscriber_id=i.subscriber_id,
+                invoice=i,
+                amount=gross,
+                method="ideal",
+                provider_reference=f"BENCH-{i.number}",
+                received_at=now,
+                booked_on=now.date(),
+            )
             for i in invoices
         ],
+        batch_size=2000,
+    )
+    PaymentAllocation.objects.bulk_create(
+        [PaymentAllocation(payment=p, invoice=p.invoice, amount=gross, allocated_at=now) for p in payments],
         batch_size=2000,
     )
     return [a.pk for a in applications]

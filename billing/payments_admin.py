@@ -10,17 +10,13 @@ audit event. The pain.001 file is downloaded through a view that checks the perm
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing import services
 from billing.models import CardCharge, CreditTransferBatch, ProviderEvent, Refund
 from flex.audit.trail import Actor
 from flex.large_tables import INVOICE_NUMBER, Finder, upper
+from flex.records_admin import StoredFileAdminMixin
 from flex.refusals import Refused
 from flex.window_admin import WindowAdmin
 
@@ -95,8 +91,10 @@ class RefundAdmin(WindowAdmin):
 
 
 @admin.register(CreditTransferBatch)
-class CreditTransferBatchAdmin(WindowAdmin):
+class CreditTransferBatchAdmin(StoredFileAdminMixin, WindowAdmin):
     """One execution date's pain.001.001.03 file of refunds for finance: status, count, total, the file."""
+
+    file_label = "pain.001.001.03"
 
     list_display = [
         "message_id",
@@ -114,33 +112,7 @@ class CreditTransferBatchAdmin(WindowAdmin):
 
     @admin.display(description=_("file"))
     def download(self, batch):
-        if not batch.file:
-            return "—"
-        url = reverse("admin:billing_credittransferbatch_file", args=[batch.pk])
-        return format_html('<a href="{}">pain.001.001.03</a> <small>sha256 {}…</small>', url, batch.file_sha256[:12])
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:object_id>/file/",
-                self.admin_site.admin_view(self.file_view),
-                name="billing_credittransferbatch_file",
-            ),
-            *super().get_urls(),
-        ]
-
-    def file_view(self, request, object_id):
-        batch = get_object_or_404(CreditTransferBatch, pk=object_id)
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        if not batch.file:
-            raise Http404("no file written for this batch yet")
-        return FileResponse(
-            batch.file.open("rb"),
-            as_attachment=True,
-            filename=f"{batch.message_id}.xml",
-            content_type="application/xml",
-        )
+        return self.file_link(batch)
 
     def has_settle_permission(self, request) -> bool:
         return request.user.has_perm("billing.settle_credittransferbatch")

@@ -31,6 +31,9 @@ from lxml import etree
 
 from billing.direct_debit import epc
 
+# The same outcome and the same refusal as the direct-debit file's writer: one shape for every SEPA file.
+from billing.direct_debit.pain008 import CountMismatchError, WrittenFile
+
 VERSION = "pain.001.001.03"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{VERSION}"
 SCHEMA_PATH = Path(__file__).with_name("schemas") / f"{VERSION}.xsd"
@@ -51,20 +54,6 @@ class Transfer(NamedTuple):
     creditor_name: str
     creditor_iban: str
     remittance: str
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    path: Path
-    message_id: str
-    count: int
-    control_sum: Decimal
-    sha256: str
-    size: int
-
-
-class CountMismatchError(ValueError):
-    """The transfers written do not add up to the header given for them."""
 
 
 class FileInvalid(ValueError):  # noqa: N818 - reads as "the file is invalid"

@@ -10,10 +10,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing import rules, services
@@ -21,7 +17,7 @@ from billing.models import DirectDebitBatch, DirectDebitCollection, Mandate, Sub
 from flex import clock
 from flex.audit.trail import Actor
 from flex.large_tables import DIGITS, EMAIL, INVOICE_NUMBER, NAME, Finder, upper
-from flex.records_admin import RecordInline
+from flex.records_admin import RecordInline, StoredFileAdminMixin
 from flex.refusals import Refusal
 from flex.transition_admin import TransitionAdminMixin
 from flex.window_admin import RefusalCheckingForm, WindowAdmin
@@ -122,7 +118,7 @@ class MandateAdmin(TransitionAdminMixin):
 
 
 @admin.register(DirectDebitBatch)
-class DirectDebitBatchAdmin(TransitionAdminMixin):
+class DirectDebitBatchAdmin(StoredFileAdminMixin, TransitionAdminMixin):
     """One collection date's pain.008 file for finance (PAY-1): status, counts, totals, the file to
     download; "Submit to the bank" hands it over (normally the daily job does)."""
 
@@ -145,35 +141,7 @@ class DirectDebitBatchAdmin(TransitionAdminMixin):
 
     @admin.display(description=_("file"))
     def download(self, batch):
-        if not batch.file:
-            return "—"
-        url = reverse("admin:billing_directdebitbatch_file", args=[batch.pk])
-        return format_html(
-            '<a href="{}">{}</a> <small>sha256 {}…</small>', url, batch.file_version, batch.file_sha256[:12]
-        )
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:object_id>/file/",
-                self.admin_site.admin_view(self.file_view),
-                name="billing_directdebitbatch_file",
-            ),
-            *super().get_urls(),
-        ]
-
-    def file_view(self, request, object_id):
-        batch = get_object_or_404(DirectDebitBatch, pk=object_id)
-        if not self.has_view_permission(request, batch):
-            raise PermissionDenied
-        if not batch.file:
-            raise Http404("no file written for this batch yet")
-        return FileResponse(
-            batch.file.open("rb"),
-            as_attachment=True,
-            filename=f"{batch.message_id}.xml",
-            content_type="application/xml",
-        )
+        return self.file_link(batch)
 
 
 @admin.register(DirectDebitCollection)

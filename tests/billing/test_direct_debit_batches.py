@@ -223,3 +223,24 @@ def test_the_directory_bank_drops_the_file_whole(active, travel, settings, tmp_p
     batch = services.collect_direct_debits(actor=JOB)
     assert [p.name for p in outbox.iterdir()] == [f"{batch.message_id}.xml"]
     assert hashlib.sha256((outbox / f"{batch.message_id}.xml").read_bytes()).hexdigest() == batch.file_sha256
+
+
+def test_finance_downloads_the_batch_file_from_the_admin_and_a_warehouse_clerk_may_not(active, travel):
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts import roles
+    from tests.factories import UserFactory, log_in_staff
+
+    monthly_invoice(active, date(2026, 3, 5))
+    travel("2026-03-03")
+    batch = services.collect_direct_debits(actor=JOB)
+    finance = log_in_staff(Client(), UserFactory(role=roles.FINANCE))
+    url = reverse("admin:billing_directdebitbatch_file", args=[batch.pk])
+    assert url in finance.get(reverse("admin:billing_directdebitbatch_changelist")).content.decode()
+    response = finance.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{batch.message_id}.xml"'
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == batch.file_sha256
+    clerk = log_in_staff(Client(), UserFactory(role=roles.WAREHOUSE))
+    assert clerk.get(url).status_code == 403
